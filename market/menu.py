@@ -1,0 +1,109 @@
+r"""Menus as a user meets them: plans (a time cap and a price) and the user's choice.
+
+A plan gives the conversation model run up to a time cap :math:`T` (a token cap
+:math:`\chi T`; :math:`T = \infty` is unlimited) for a price :math:`P` paid up front. A user of
+urgency :math:`r` values it at :math:`U(T \mid r) = E[e^{-r\tau}\mathbf 1\{\tau\le T\}]` and
+buys the plan of greatest :math:`U - P` if that is not negative (the outside option is 0);
+ties go to the larger cap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from market.models import ConversationModel
+
+#: Two surpluses closer than this count as a tie (then the larger cap wins).
+TIE_TOLERANCE = 1e-12
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One menu item: a time cap (``inf`` = unlimited) and a price."""
+
+    name: str
+    cap: float
+    price: float
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Vectorised choices of users: one entry per user.
+
+    ``plan`` is the index of the chosen plan (-1: left without buying) for finite menus, or
+    -2 for a type-indexed schedule (then ``report`` holds the reported type).
+    """
+
+    plan: NDArray
+    report: NDArray
+    cap: NDArray
+    price: NDArray
+    expected_utility: NDArray
+
+    @property
+    def buys(self) -> NDArray:
+        return self.plan != -1
+
+
+@dataclass(frozen=True)
+class FiniteMenu:
+    """A finite list of plans over one conversation model."""
+
+    model: ConversationModel
+    plans: tuple[Plan, ...]
+
+    def choose(self, r: ArrayLike) -> Choice:
+        """Each user's best plan (largest expected utility minus price; ties: larger cap)."""
+        r = np.atleast_1d(np.asarray(r, dtype=float))
+        caps = np.array([p.cap for p in self.plans])
+        prices = np.array([p.price for p in self.plans])
+        util = self.model.laplace(r[:, None], caps[None, :])
+        surplus = util - prices[None, :]
+        # Ties go to the larger cap: scan plans from the largest cap down and keep the first
+        # plan whose surplus is within TIE_TOLERANCE of the best.
+        order = np.argsort(-caps, kind="stable")
+        best = surplus.max(axis=1)
+        near = surplus[:, order] >= best[:, None] - TIE_TOLERANCE
+        pick = order[np.argmax(near, axis=1)]
+        rows = np.arange(r.size)
+        buys = best >= -TIE_TOLERANCE
+        plan = np.where(buys, pick, -1)
+        return Choice(
+            plan=plan,
+            report=np.full(r.size, np.nan),
+            cap=np.where(buys, caps[pick], 0.0),
+            price=np.where(buys, prices[pick], 0.0),
+            expected_utility=np.where(buys, util[rows, pick], 0.0),
+        )
+
+
+@dataclass(frozen=True)
+class ScheduleMenu:
+    """A type-indexed menu :math:`\\{(T(r'), P(r'))\\}_{r'}` (Definition 2).
+
+    It is incentive compatible (checked by :func:`market.mechanism.incentive_check`), so a
+    user's best item is the one meant for its own type: ``choose`` returns it. Types with a
+    cap of 0 and price 0 buy nothing.
+    """
+
+    model: ConversationModel
+    cap_of: Callable[[NDArray], NDArray]
+    price_of: Callable[[NDArray], NDArray]
+
+    def choose(self, r: ArrayLike) -> Choice:
+        r = np.atleast_1d(np.asarray(r, dtype=float))
+        cap = np.asarray(self.cap_of(r), dtype=float)
+        price = np.asarray(self.price_of(r), dtype=float)
+        util = self.model.laplace(r, cap)
+        buys = cap > 0
+        return Choice(
+            plan=np.where(buys, -2, -1),
+            report=r.copy(),
+            cap=np.where(buys, cap, 0.0),
+            price=np.where(buys, price, 0.0),
+            expected_utility=np.where(buys, util, 0.0),
+        )
