@@ -122,6 +122,12 @@ class Entropy(ABC):
         proj = np.eye(self.n) - mu[None, :]  # rows: (e_i - mu)^T
         return proj @ m @ proj.T
 
+    def hessian_block(self, mu: NDArray, idx: NDArray) -> NDArray:
+        """Rows and columns ``idx`` of the normalised Hessian (the matrix :math:`\\Sigma`)."""
+        mu = np.asarray(mu, dtype=float)
+        proj = np.eye(self.n)[idx] - mu[None, :]
+        return proj @ self.euclidean_hessian(mu) @ proj.T
+
     def vertex_values(self) -> NDArray:
         """:math:`(H(e_\\theta))_\\theta`."""
         return np.array([self.value(row) for row in np.eye(self.n)])
@@ -190,6 +196,9 @@ class Quadratic(Entropy):
     def euclidean_hessian(self, mu):
         return np.eye(self.n)
 
+    def vertex_values(self):
+        return np.full(self.n, 0.5)
+
 
 class Mahalanobis(Entropy):
     """:math:`H(\\mu) = \\tfrac12 \\mu^\\top A \\mu` for a symmetric positive-definite ``A``."""
@@ -228,6 +237,9 @@ class Mahalanobis(Entropy):
     def euclidean_hessian(self, mu):
         return self.matrix
 
+    def vertex_values(self):
+        return 0.5 * np.diag(self.matrix).copy()
+
     def describe(self):
         return {"entropy": self.name, "n": self.n, "matrix": self.matrix.tolist()}
 
@@ -252,6 +264,10 @@ class Shannon(Entropy):
         # Closed form of the normalised Hessian: diag(1/mu) - 1 1^T.
         mu = np.asarray(mu, dtype=float)
         return np.diag(1.0 / mu) - 1.0
+
+    def hessian_block(self, mu, idx):
+        mu = np.asarray(mu, dtype=float)
+        return np.diag(1.0 / mu[idx]) - 1.0
 
     def vertex_values(self):
         return np.zeros(self.n)

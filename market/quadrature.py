@@ -1,0 +1,120 @@
+"""Piecewise Chebyshev interpolation with adaptive panels, and Gauss-Legendre helpers.
+
+A smooth function on an interval is represented by Chebyshev interpolants of a fixed degree on
+panels, each split in two until the interpolant agrees with the function to a relative
+tolerance at a second set of points. Integrals of the representation are exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.polynomial import chebyshev as cheb
+from numpy.typing import ArrayLike, NDArray
+
+#: Gauss-Legendre nodes and weights on [-1, 1].
+GAUSS_NODES = 24
+GL_X, GL_W = np.polynomial.legendre.leggauss(GAUSS_NODES)
+
+
+@dataclass(frozen=True)
+class PiecewiseChebyshev:
+    """Chebyshev interpolants on contiguous panels ``[starts[j], ends[j]]``."""
+
+    starts: NDArray
+    ends: NDArray
+    coefs: NDArray  # (J, degree + 1)
+
+    @property
+    def degree(self) -> int:
+        return self.coefs.shape[1] - 1
+
+    def panel_of(self, x: NDArray) -> NDArray:
+        return np.clip(np.searchsorted(self.starts, x, side="right") - 1, 0, self.starts.size - 1)
+
+    def __call__(self, x: ArrayLike) -> NDArray:
+        x = np.asarray(x, dtype=float)
+        shape = x.shape
+        x = x.ravel()
+        j = self.panel_of(x)
+        return clenshaw(self.coefs[j], self._local(x, j)).reshape(shape)
+
+    def _local(self, x: NDArray, j: NDArray) -> NDArray:
+        a, b = self.starts[j], self.ends[j]
+        return 2 * (x - a) / (b - a) - 1
+
+    def panel_integrals(self) -> NDArray:
+        """Exact integral over each panel."""
+        ints = np.array([cheb.chebint(c) for c in self.coefs])
+        span = cheb.chebval(1.0, ints.T) - cheb.chebval(-1.0, ints.T)
+        return 0.5 * (self.ends - self.starts) * span
+
+    def integral(self) -> float:
+        return float(self.panel_integrals().sum())
+
+    def integral_to_end(self, x: ArrayLike) -> NDArray:
+        """:math:`\\int_x^{b} p(z)\\,dz` with ``b`` the last panel's end."""
+        x = np.asarray(x, dtype=float)
+        shape = x.shape
+        x = x.ravel()
+        j = self.panel_of(x)
+        per_panel = self.panel_integrals()
+        after = np.concatenate([np.cumsum(per_panel[::-1])[::-1][1:], [0.0]])
+        ints = np.array([cheb.chebint(c) for c in self.coefs])
+        local = self._local(x, j)
+        part = clenshaw(ints[j], np.ones_like(local)) - clenshaw(ints[j], local)
+        return (after[j] + 0.5 * (self.ends[j] - self.starts[j]) * part).reshape(shape)
+
+
+def clenshaw(coefs: NDArray, x: NDArray) -> NDArray:
+    """Evaluate Chebyshev series with per-point coefficients ``coefs[i]`` at ``x[i]``."""
+    b1 = np.zeros_like(x)
+    b2 = np.zeros_like(x)
+    for k in range(coefs.shape[1] - 1, 0, -1):
+        b1, b2 = coefs[:, k] + 2 * x * b1 - b2, b1
+    return coefs[:, 0] + x * b1 - b2
+
+
+def fit_panels(
+    func: Callable[[NDArray], NDArray],
+    breakpoints: Sequence[float],
+    degree: int = 40,
+    rtol: float = 1e-13,
+    scale: float | None = None,
+    min_width: float = 1e-12,
+) -> PiecewiseChebyshev:
+    """Adaptive piecewise Chebyshev interpolant of a vectorised ``func``.
+
+    Each panel between consecutive ``breakpoints`` is split in two until the interpolant
+    matches ``func`` at interleaved check points to ``rtol`` times ``scale`` (default: the
+    largest absolute value seen on the panel).
+    """
+    nodes = np.cos(np.pi * (np.arange(degree + 1) + 0.5) / (degree + 1))
+    check = np.cos(np.pi * (np.arange(degree) + 0.5) / degree + 0.31)
+    starts, ends, coefs = [], [], []
+    bps = np.unique(np.asarray(breakpoints, dtype=float))
+    todo = [(float(a), float(b)) for a, b in zip(bps[:-1], bps[1:], strict=True)][::-1]
+    while todo:
+        a, b = todo.pop()
+        c = cheb.chebfit(nodes, func(a + (b - a) * (nodes + 1) / 2), degree)
+        exact = func(a + (b - a) * (check + 1) / 2)
+        err = np.abs(cheb.chebval(check, c) - exact).max()
+        ref = scale if scale is not None else max(np.abs(exact).max(), np.abs(c).max())
+        if err <= rtol * max(ref, 1e-300) or (b - a) <= min_width * (1 + abs(b)):
+            starts.append(a)
+            ends.append(b)
+            coefs.append(c)
+        else:
+            m = 0.5 * (a + b)
+            todo += [(m, b), (a, m)]
+    return PiecewiseChebyshev(np.array(starts), np.array(ends), np.array(coefs))
+
+
+def gauss_legendre(a: NDArray, b: NDArray) -> tuple[NDArray, NDArray]:
+    """Nodes and weights mapped to intervals ``[a_i, b_i]``: arrays of shape (len(a), Q)."""
+    a = np.asarray(a, dtype=float)[:, None]
+    b = np.asarray(b, dtype=float)[:, None]
+    half = 0.5 * (b - a)
+    return a + half * (GL_X[None, :] + 1), half * GL_W[None, :]
