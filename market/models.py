@@ -16,7 +16,7 @@ from numpy.typing import ArrayLike, NDArray
 
 @runtime_checkable
 class ConversationModel(Protocol):
-    """Stopping law of a conversation model.
+    r"""Stopping law of a conversation model.
 
     Attributes
     ----------
@@ -40,14 +40,14 @@ class ConversationModel(Protocol):
         """:math:`P(\tau > t)`, elementwise."""
 
     def laplace(self, r: ArrayLike, cap: ArrayLike = float("inf"), moment: int = 0) -> NDArray:
-        """:math:`E[\tau^m e^{-r\tau}\mathbf 1\{\tau\le T\}]` with ``m = moment``, ``T = cap``.
+        r""":math:`E[\tau^m e^{-r\tau}\mathbf 1\{\tau\le T\}]` with ``m = moment``, ``T = cap``.
 
         ``r`` and ``cap`` broadcast against each other; ``cap`` may be ``inf``. With
         ``moment = 0`` this is the utility of urgency ``r`` under time cap ``cap``.
         """
 
     def sample_time(self, u: ArrayLike, state: ArrayLike) -> NDArray:
-        """Breakthrough time given the true ``state`` and a uniform ``u`` in (0, 1).
+        r"""Breakthrough time given the true ``state`` and a uniform ``u`` in (0, 1).
 
         Exact inverse of the conditional survival :math:`P(\tau > t \mid \theta)`: the
         returned time ``t`` solves :math:`P(\tau > t\mid\theta) = u`. ``u`` and ``state``

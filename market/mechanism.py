@@ -1,0 +1,240 @@
+r"""The optimal token-cap menu for any urgency distribution (Theorem 1, with ironing).
+
+For a conversation model with stopping density :math:`f` and types :math:`r\sim G` on
+:math:`[\underline r, \bar r]`, a menu of time caps :math:`T(r)` (token caps :math:`\chi T`) with
+envelope prices earns (NOTES.md, "The optimal menu for any urgency distribution")
+
+.. math:: \text{Revenue} = \int_0^\infty f(t)\, G(\rho(t))\, e^{-\rho(t)t}\,dt,
+
+where :math:`\rho(t)` is the most urgent type whose cap covers :math:`t`. The best menu takes
+:math:`\rho^*(t) = \arg\max_r \log G(r) - rt`, i.e. the cap of type :math:`r` is the slope of the
+upper concave envelope of :math:`\ell = \log G` at :math:`r`:
+
+.. math:: T(r) = \hat\ell'(r),
+
+which is the paper's :math:`g/G` (Definition 2) where :math:`\log G` is concave and a constant
+(the chord's slope) on each interval where the envelope lies above :math:`\ell`: those types are
+pooled on one cap (ironing). Prices follow from the envelope theorem (NOTES.md, erratum 2):
+
+.. math:: P(r) = U(r) - \int_r^{\bar r} E[\tau e^{-z\tau}\mathbf 1\{\tau\le T(z)\}]\,dz,
+   \qquad U(r) = E[e^{-r\tau}\mathbf 1\{\tau\le T(r)\}].
+
+Expected user surplus is :math:`\int G(r)E[\tau e^{-r\tau}\mathbf 1\{\tau\le T(r)\}]dr`,
+welfare :math:`\int g U`, and revenue their difference (production is free).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.optimize import brentq
+
+from market.incentives import IncentiveReport, check_menu
+from market.models import ConversationModel
+from market.quadrature import fit_panels
+
+__all__ = ["OptimalTokenMenu", "Pool", "first_best_welfare", "ironed_pools"]
+
+#: Points of the grid on which the concave envelope of log G is first located.
+HULL_GRID = 4001
+#: Relative accuracy of the piecewise Chebyshev representations of the menu's integrands.
+MENU_RTOL = 1e-13
+
+
+@dataclass(frozen=True)
+class Pool:
+    """Types in ``[low, high]`` pooled on one time cap ``cap`` (the envelope's chord slope)."""
+
+    low: float
+    high: float
+    cap: float
+
+
+def _upper_hull(x: NDArray, y: NDArray) -> list[int]:
+    """Indices of the upper concave hull of the points (x, y), x increasing."""
+    hull: list[int] = []
+    for i in range(x.size):
+        while len(hull) >= 2:
+            a, b = hull[-2], hull[-1]
+            # Drop b if it lies on or below the chord from a to i.
+            if (y[b] - y[a]) * (x[i] - x[a]) <= (y[i] - y[a]) * (x[b] - x[a]):
+                hull.pop()
+            else:
+                break
+        hull.append(i)
+    return hull
+
+
+def _support_point(urgency, s: float, lo: float, hi: float) -> float:
+    """argmax of log G(r) - s r over [lo, hi], for a neighbourhood of a tangency."""
+    h_lo = float(urgency.reverse_hazard(lo)) - s
+    h_hi = float(urgency.reverse_hazard(hi)) - s
+    if h_lo > 0 > h_hi:
+        return brentq(
+            lambda r: float(urgency.reverse_hazard(r)) - s, lo, hi, xtol=1e-15, rtol=4e-16
+        )
+    # No interior stationary point: the best of the ends and any kinks in between.
+    cand = [lo, hi] + [b for b in urgency.breakpoints() if lo < b < hi]
+    vals = [float(urgency.log_cdf(c)) - s * c for c in cand]
+    return cand[int(np.argmax(vals))]
+
+
+def ironed_pools(urgency, grid_size: int = HULL_GRID) -> tuple[Pool, ...]:
+    """The intervals where the concave envelope of :math:`\\log G` lies above it.
+
+    The envelope is located on a grid (dense near the lowest type, where
+    :math:`\\log G\\to-\\infty`) and each chord is refined to machine precision by iterating
+    tangents: given a slope ``s``, the tangency points on either side maximise
+    :math:`\\log G(r) - sr`; the new slope is the chord's between them.
+    """
+    lo, hi = float(urgency.low), float(urgency.high)
+    x = np.concatenate(
+        [np.geomspace(1e-10, 1e-2, 200), np.linspace(0.0, 1.0, grid_size)[1:]]
+    )
+    r = np.unique(np.concatenate([lo + (hi - lo) * x, list(urgency.breakpoints())]))
+    r = r[(r > lo) & (r <= hi)]
+    ell = np.asarray(urgency.log_cdf(r), dtype=float)
+    finite = np.isfinite(ell)
+    r, ell = r[finite], ell[finite]
+    hull = _upper_hull(r, ell)
+    pools = []
+    scale = max(1.0, float(np.abs(ell).max()))
+    for a_i, b_i in zip(hull[:-1], hull[1:], strict=True):
+        if b_i - a_i < 2:
+            continue
+        chord = ell[a_i] + (ell[b_i] - ell[a_i]) * (r[a_i + 1 : b_i] - r[a_i]) / (
+            r[b_i] - r[a_i]
+        )
+        if np.max(chord - ell[a_i + 1 : b_i]) <= 1e-12 * scale:
+            continue
+        a_rng = (r[max(a_i - 1, 0)], r[min(a_i + 1, r.size - 1)])
+        b_rng = (r[max(b_i - 1, 0)], r[min(b_i + 1, r.size - 1)])
+        a, b = r[a_i], r[b_i]
+        s = (ell[b_i] - ell[a_i]) / (b - a)
+        for _ in range(100):
+            a = _support_point(urgency, s, *a_rng)
+            b = _support_point(urgency, s, *b_rng)
+            s_new = (float(urgency.log_cdf(b)) - float(urgency.log_cdf(a))) / (b - a)
+            if abs(s_new - s) <= 4e-16 * abs(s):
+                s = s_new
+                break
+            s = s_new
+        pools.append(Pool(float(a), float(b), float(s)))
+    return tuple(pools)
+
+
+class OptimalTokenMenu:
+    r"""Theorem 1's menu for a conversation model and an urgency distribution.
+
+    Parameters
+    ----------
+    model : ConversationModel
+        The deployed model (the greedy model for the optimum).
+    urgency : UrgencyDistribution
+        :math:`G` on :math:`[\underline r, \bar r]`.
+    iron : bool
+        Pool the types where :math:`\log G` is not concave (default). ``False`` gives the
+        paper's raw :math:`T = g/G` with envelope prices, which is not incentive compatible
+        where :math:`g/G` increases; it exists to show that.
+    """
+
+    def __init__(self, model: ConversationModel, urgency, iron: bool = True):
+        self.model = model
+        self.urgency = urgency
+        self.low, self.high = float(urgency.low), float(urgency.high)
+        self.pools: tuple[Pool, ...] = ironed_pools(urgency) if iron else ()
+
+    # -- the allocation ---------------------------------------------------------------
+    def cap(self, r: ArrayLike) -> NDArray:
+        """Time cap :math:`T(r)`; the token cap is ``token_rate * cap``. ``inf``: unlimited."""
+        r = np.asarray(r, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.asarray(self.urgency.reverse_hazard(r), dtype=float).copy()
+        t = np.where(r <= self.low, np.inf, t)
+        for pool in self.pools:
+            t = np.where((r >= pool.low) & (r <= pool.high), pool.cap, t)
+        return t
+
+    def token_cap(self, r: ArrayLike) -> NDArray:
+        return self.model.token_rate * self.cap(r)
+
+    def utility(self, r: ArrayLike) -> NDArray:
+        """Truthful utility :math:`U(r) = E[e^{-r\\tau}\\mathbf 1\\{\\tau\\le T(r)\\}]`."""
+        r = np.asarray(r, dtype=float)
+        return self.model.laplace(r, self.cap(r))
+
+    def _time_weighted(self, r: ArrayLike) -> NDArray:
+        r = np.asarray(r, dtype=float)
+        return self.model.laplace(r, self.cap(r), moment=1)
+
+    @cached_property
+    def _breakpoints(self) -> list[float]:
+        bps = {self.low, self.high, *self.urgency.breakpoints()}
+        for p in self.pools:
+            bps |= {p.low, p.high}
+        return sorted(b for b in bps if self.low <= b <= self.high)
+
+    @cached_property
+    def _rent_rate(self):
+        """Piecewise Chebyshev of :math:`E[\\tau e^{-z\\tau}1\\{\\tau\\le T(z)\\}]` in z."""
+        scale = float(np.max(np.abs(self._time_weighted(np.linspace(self.low, self.high, 65)))))
+        return fit_panels(self._time_weighted, self._breakpoints, rtol=MENU_RTOL, scale=scale)
+
+    def surplus(self, r: ArrayLike) -> NDArray:
+        """:math:`U(r) - P(r) = \\int_r^{\\bar r} E[\\tau e^{-z\\tau}1\\{\\tau\\le T(z)\\}]dz`."""
+        return self._rent_rate.integral_to_end(np.asarray(r, dtype=float))
+
+    def price(self, r: ArrayLike) -> NDArray:
+        """:math:`P(r)`, Definition 2 with erratum 2."""
+        return self.utility(r) - self.surplus(r)
+
+    # -- what it earns ----------------------------------------------------------------
+    def _integrate(self, func) -> float:
+        return integrate_types(func, self._breakpoints)
+
+    @cached_property
+    def welfare(self) -> float:
+        """:math:`\\int g(r) U(r) dr`."""
+        return self._integrate(lambda z: self.urgency.pdf(z) * self.utility(z))
+
+    @cached_property
+    def user_surplus(self) -> float:
+        """:math:`\\int G(r) E[\\tau e^{-r\\tau}1\\{\\tau\\le T(r)\\}] dr` (integration by parts)."""
+        return self._integrate(lambda z: self.urgency.cdf(z) * self._time_weighted(z))
+
+    @cached_property
+    def revenue(self) -> float:
+        """:math:`\\int g(r)P(r)dr`: the virtual-value integral of Section 3."""
+        return self._integrate(
+            lambda z: self.urgency.pdf(z) * self.utility(z)
+            - self.urgency.cdf(z) * self._time_weighted(z)
+        )
+
+    # -- checks -----------------------------------------------------------------------
+    def incentive_report(self, types: ArrayLike | None = None) -> IncentiveReport:
+        """Every type's best report among the items of ``types`` (default: 401 types)."""
+        if types is None:
+            types = np.linspace(self.low, self.high, 401)
+        types = np.asarray(types, dtype=float)
+        caps = self.cap(types)
+        utility = self.model.laplace(types[:, None], caps[None, :])
+        return check_menu(types, utility, self.price(types))
+
+
+def first_best_welfare(model: ConversationModel, urgency) -> float:
+    """Welfare when every type gets the unlimited model: :math:`\\int g(r)E[e^{-r\\tau}]dr`."""
+    bps = sorted({float(urgency.low), float(urgency.high), *urgency.breakpoints()})
+    return integrate_types(lambda z: urgency.pdf(z) * model.laplace(z, np.inf), bps)
+
+
+def integrate_types(func, breakpoints) -> float:
+    r""":math:`\int` of a vectorised ``func`` over types, exact on piecewise Chebyshev panels.
+
+    ``breakpoints`` are sorted and include both ends; ``func`` must be smooth between them.
+    """
+    grid = np.linspace(breakpoints[0], breakpoints[-1], 65)
+    scale = max(float(np.max(np.abs(func(grid)))), 1e-300)
+    return fit_panels(func, breakpoints, rtol=MENU_RTOL, scale=scale).integral()
