@@ -50,9 +50,9 @@ def _solve_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _solve_command(args: argparse.Namespace) -> int:
     """Solve a scenario: revenue, welfare and menu of each policy."""
+    scenario = load_scenario(args.scenario)
     from market.solve import solve  # lazy: the solver is heavier than the command line
 
-    scenario = load_scenario(args.scenario)
     try:
         solution = solve(scenario)
     except ScenarioError:
@@ -118,7 +118,7 @@ def _menu_cells(row: MenuRow) -> list[str]:
 
 
 def _table(headers: list[str], rows: list[list[str]], numeric_from: int, indent: int = 0) -> str:
-    """Columns padded to their widest cell; numeric columns (from ``numeric_from``) right-aligned."""
+    """Columns padded to their widest; those from ``numeric_from`` on are right-aligned."""
     widths = [max(len(c) for c in col) for col in zip(headers, *rows, strict=True)]
 
     def line(cells: list[str]) -> str:

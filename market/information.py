@@ -16,9 +16,11 @@ for :math:`H` on :math:`\mathbb{R}^n`, the normalised Hessian is
 
 Three entropies are provided:
 
-``quadratic``    :math:`H = \tfrac12\|\mu\|^2`; :math:`D(e_\theta\mid\mu) = \tfrac12\|e_\theta-\mu\|^2`.
+``quadratic``    :math:`H = \tfrac12\|\mu\|^2`;
+                 :math:`D(e_\theta\mid\mu) = \tfrac12\|e_\theta-\mu\|^2`.
 ``mahalanobis``  :math:`H = \tfrac12\mu^\top A\mu`, :math:`A` symmetric positive definite.
-``shannon``      :math:`H = \sum_i \mu_i\log\mu_i`; :math:`D(e_\theta\mid\mu) = -\log\mu_\theta` (KL).
+``shannon``      :math:`H = \sum_i \mu_i\log\mu_i`;
+                 :math:`D(e_\theta\mid\mu) = -\log\mu_\theta` (the KL divergence).
 """
 
 from __future__ import annotations
@@ -245,7 +247,7 @@ class Mahalanobis(Entropy):
 
 
 class Shannon(Entropy):
-    """:math:`H(\\mu) = \\sum_i \\mu_i \\log \\mu_i`; :math:`D(e_\\theta|\\mu) = -\\log\\mu_\\theta`."""
+    """Shannon: :math:`H(\\mu) = \\sum_i \\mu_i \\log \\mu_i`, :math:`D = -\\log\\mu_\\theta`."""
 
     name = "shannon"
 

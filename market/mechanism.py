@@ -202,7 +202,7 @@ class OptimalTokenMenu:
 
     @cached_property
     def user_surplus(self) -> float:
-        """:math:`\\int G(r) E[\\tau e^{-r\\tau}1\\{\\tau\\le T(r)\\}] dr` (integration by parts)."""
+        """:math:`\\int G(r) E[\\tau e^{-r\\tau}1\\{\\tau\\le T(r)\\}] dr` (by parts)."""
         return self._integrate(lambda z: self.urgency.cdf(z) * self._time_weighted(z))
 
     @cached_property

@@ -44,8 +44,15 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
-from pydantic import field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from market.information import PROBABILITY_TOLERANCE, Entropy, make_entropy
@@ -70,6 +77,9 @@ DEFAULT_SEED = 20251012
 
 #: Characters allowed in a scenario name, so that it can name a results folder.
 NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+
+#: Relative tolerance for a symmetric matrix, as :class:`market.information.Mahalanobis` uses.
+SYMMETRY_TOLERANCE = 1e-12
 
 #: A value longer than this is shortened in error messages.
 MAX_SHOWN = 80
@@ -140,7 +150,9 @@ class InformationSpec(_Table):
                 raise _fail("expected a probability > 0 (the prior must be interior)", i, p)
         total = math.fsum(prior)
         if abs(total - 1.0) > PROBABILITY_TOLERANCE:
-            raise _fail(f"expected probabilities summing to 1 (they sum to {total:.12g})", (), prior)
+            raise _fail(
+                f"expected probabilities summing to 1 (they sum to {total:.12g})", (), prior
+            )
         return prior
 
     @model_validator(mode="after")
@@ -163,12 +175,13 @@ class InformationSpec(_Table):
                 if lengths and len(set(lengths)) == 1
                 else f"rows of lengths {lengths}"
             )
-            raise _fail(f"expected a {n} x {n} matrix, one row per state of the prior (got {got})",
-                        "matrix")
+            raise _fail(
+                f"expected a {n} x {n} matrix, one row per state of the prior (got {got})", "matrix"
+            )
         a = np.array(self.matrix, dtype=float)
         what = "expected a symmetric positive-definite matrix"
         asym = np.abs(a - a.T)
-        if asym.max() > 1e-12 * max(1.0, np.abs(a).max()):
+        if asym.max() > SYMMETRY_TOLERANCE * max(1.0, np.abs(a).max()):
             i, j = np.unravel_index(np.argmax(asym), a.shape)
             raise _fail(
                 f"{what} (entry [{i}][{j}] = {a[i, j]:g} but [{j}][{i}] = {a[j, i]:g})", "matrix"
@@ -183,7 +196,7 @@ class InformationSpec(_Table):
 
 
 class _Interval(_Table):
-    """An urgency law on :math:`[\\underline r, \\bar r]` with :math:`0 < \\underline r < \\bar r`."""
+    """An urgency law on ``[low, high]`` = :math:`[\\underline r, \\bar r]`, ``0 < low < high``."""
 
     low: float = Field(gt=0)
     high: float = Field(gt=0)
@@ -202,7 +215,7 @@ class UniformUrgency(_Interval):
 
 
 class TruncNormUrgency(_Interval):
-    """``distribution = "truncnorm"``: :math:`N(\\text{mean}, \\text{sd}^2)` cut to ``[low, high]``."""
+    """``distribution = "truncnorm"``: ``N(mean, sd**2)`` cut to ``[low, high]``."""
 
     distribution: Literal["truncnorm"]
     mean: float
@@ -481,7 +494,10 @@ def _expected_tags(loc: list) -> str:
 
 
 def _path(loc: list) -> str:
-    """``('urgency', 'mixture', 'components', 0, 'uniform', 'low')`` -> ``urgency.components[0].low``."""
+    """A pydantic loc as a dotted path without union tags.
+
+    ``('urgency', 'mixture', 'components', 0, 'uniform', 'low')`` -> ``urgency.components[0].low``.
+    """
     out = ""
     for i, part in enumerate(loc):
         after_union = i > 0 and (

@@ -1,0 +1,179 @@
+"""From a scenario to its solved policies: the glue between configuration and mathematics.
+
+:func:`solve` builds the greedy model, Theorem 1's menu and the Section 2.2 family menus, and
+returns a :class:`market.results.Solution`. :func:`build_policies` gives the same policies as
+menus a simulated user can choose from, each beside its expected outcomes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from market.families import (
+    ConstantDelay,
+    Diffusion,
+    screen_constant_delay,
+    screen_diffusion,
+)
+from market.greedy import GreedyModel
+from market.mechanism import OptimalTokenMenu, first_best_welfare
+from market.menu import FiniteMenu, Plan, ScheduleMenu
+from market.results import MenuRow, PolicySolution, Solution
+
+#: Menus are reported at this many evenly spaced urgencies from low to high.
+MENU_POINTS = 201
+
+
+@dataclass(frozen=True)
+class OfferedPolicy:
+    """A policy as the market deploys it: a menu over a model, and what theory expects."""
+
+    name: str
+    kind: str
+    menu: FiniteMenu | ScheduleMenu
+    expected: PolicySolution
+
+
+class Solver:
+    """Lazily solved pieces of one scenario (each computed once)."""
+
+    def __init__(self, scenario):
+        self.scenario = scenario
+        self.entropy = scenario.entropy()
+        self.urgency = scenario.urgency()
+        self.prior = scenario.prior
+        self.token_rate = scenario.token_rate
+        self.grid = np.linspace(self.urgency.low, self.urgency.high, MENU_POINTS)
+
+    @cached_property
+    def greedy(self) -> GreedyModel:
+        return GreedyModel(self.entropy, self.prior, self.token_rate, label=self.scenario.name)
+
+    @cached_property
+    def optimal_menu(self) -> OptimalTokenMenu:
+        return OptimalTokenMenu(self.greedy, self.urgency)
+
+    @cached_property
+    def first_best(self) -> float:
+        return first_best_welfare(self.greedy, self.urgency)
+
+    @cached_property
+    def optimal(self) -> PolicySolution:
+        menu = self.optimal_menu
+        caps = menu.token_cap(self.grid)
+        prices = menu.price(self.grid)
+        rows = tuple(
+            MenuRow(float(r), float(c) if np.isfinite(c) else None, float(p))
+            for r, c, p in zip(self.grid, caps, prices, strict=True)
+        )
+        notes = ""
+        if menu.pools:
+            notes = "pooled types: " + ", ".join(
+                f"[{p.low:.6g}, {p.high:.6g}] on cap {self.token_rate * p.cap:.6g}"
+                for p in menu.pools
+            )
+        return PolicySolution(
+            name="optimal token menu",
+            kind="optimal_token_menu",
+            revenue=menu.revenue,
+            user_surplus=menu.user_surplus,
+            welfare=menu.welfare,
+            menu=rows,
+            notes=notes,
+        )
+
+    @cached_property
+    def constant_delay(self) -> PolicySolution:
+        return screen_constant_delay(
+            self.entropy, self.prior, self.token_rate, self.urgency, self.grid
+        )
+
+    @cached_property
+    def diffusion(self) -> PolicySolution | None:
+        if self.prior.size != 2:
+            return None
+        return screen_diffusion(self.entropy, self.prior, self.token_rate, self.urgency, self.grid)
+
+    def policies(self) -> tuple[PolicySolution, ...]:
+        found = [self.optimal, self.constant_delay]
+        if self.diffusion is not None:
+            found.append(self.diffusion)
+        return tuple(found)
+
+    def solution(self) -> Solution:
+        return Solution(
+            scenario=self.scenario.name,
+            switch_times=self.greedy.switch_times,
+            stationary_rate=self.greedy.stationary_rate,
+            expected_time=self.greedy.expected_time,
+            first_best_welfare=self.first_best,
+            policies=self.policies(),
+        )
+
+    def offered(self) -> list[OfferedPolicy]:
+        """The policies as menus users choose from (see :func:`build_policies`)."""
+        opt = self.optimal_menu
+        out = [
+            OfferedPolicy(
+                self.optimal.name,
+                self.optimal.kind,
+                ScheduleMenu(self.greedy, opt.cap, opt.price),
+                self.optimal,
+            )
+        ]
+        delay = self.constant_delay
+        out.append(
+            OfferedPolicy(
+                delay.name,
+                delay.kind,
+                FiniteMenu(
+                    ConstantDelay(self.entropy, self.prior, self.token_rate),
+                    (Plan("constant delay", np.inf, _posted_price(delay)),),
+                ),
+                delay,
+            )
+        )
+        diff = self.diffusion
+        if diff is not None and _single_speed(diff):
+            out.append(
+                OfferedPolicy(
+                    diff.name,
+                    diff.kind,
+                    FiniteMenu(
+                        Diffusion(self.entropy, self.prior, self.token_rate),
+                        (Plan("diffusion", np.inf, _posted_price(diff)),),
+                    ),
+                    diff,
+                )
+            )
+        return out
+
+
+def _posted_price(policy: PolicySolution) -> float:
+    """The one price a family menu posts to the types it serves."""
+    prices = {round(row.price, 15) for row in policy.menu if row.served}
+    if len(prices) != 1:
+        raise ValueError(f"{policy.name}: expected one posted price, found {len(prices)}")
+    return prices.pop()
+
+
+def _single_speed(policy: PolicySolution) -> bool:
+    speeds = {row.extra.get("speed") for row in policy.menu if row.served}
+    return speeds == {1.0}
+
+
+def solve(scenario) -> Solution:
+    """Solve every policy of ``scenario`` (a :class:`market.scenario.Scenario`)."""
+    return Solver(scenario).solution()
+
+
+def build_policies(scenario) -> list[OfferedPolicy]:
+    """The scenario's policies as menus over their deployed models, for simulation.
+
+    The diffusion menu is included when it sells one full-speed model at a posted price
+    (as in the paper's example); a menu of several speeds is not one model and is left out.
+    """
+    return Solver(scenario).offered()
