@@ -157,8 +157,11 @@ class GreedyModel:
                 d = self.entropy.divergences(y[:-1])
                 return d[inactive].min() - d[active].max()
 
-            switch.terminal = True
-            switch.direction = -1
+            def exhausted(s, y, active=active):
+                return y[:-1][active].min()
+
+            switch.terminal = exhausted.terminal = True
+            switch.direction = exhausted.direction = -1
             sol = solve_ivp(
                 rhs,
                 (t, t + horizon),
@@ -166,9 +169,18 @@ class GreedyModel:
                 method="DOP853",
                 rtol=ODE_RTOL,
                 atol=ODE_ATOL,
-                events=switch,
+                events=(switch, exhausted),
                 dense_output=True,
             )
+            if sol.status == 1 and sol.t_events[1].size:
+                y = sol.y_events[1][0][:-1]
+                k = int(active[np.argmin(y[active])])
+                raise AssumptionViolation(
+                    f"{self._where()}the greedy belief of active state {k} reaches 0 at "
+                    f"t = {sol.t_events[1][0]:.6g} before another state becomes as close: "
+                    f"the {self.entropy.name} entropy violates Assumption 1(ii) on the "
+                    "greedy path"
+                )
             if sol.status != 1:
                 raise RuntimeError(
                     f"{self._where()}greedy path did not reach the next switch time "
@@ -177,9 +189,13 @@ class GreedyModel:
             t_next = float(sol.t_events[0][0])
             y = sol.y_events[0][0]
             phases.append(Phase(t, t_next, tuple(active.tolist()), mu, log_s, sol.sol))
-            mu = np.clip(y[:-1], 0.0, None)
-            mu = mu / mu.sum()
+            mu = y[:-1] / y[:-1].sum()
             t, log_s = t_next, float(y[-1])
+            if self._active_set(mu).size <= active.size:
+                raise RuntimeError(
+                    f"{self._where()}no state joined the active set {active.tolist()} at the "
+                    f"switch time t = {t:.6g}"
+                )
 
     def _transient_density(self, phase: Phase, t: NDArray) -> NDArray:
         """:math:`f^*(t) = S(t)\\sum_\\theta\\beta_t(\\theta)` on a transient phase."""
@@ -408,9 +424,7 @@ class GreedyModel:
             raise ValueError("uniforms must lie in (0, 1)")
         # Conditional survival at each phase start, per state: (K, n).
         starts = np.array([p.start for p in self.phases])
-        at_start = np.array(
-            [np.exp(p.log_survival) * p.belief / self.prior for p in self.phases]
-        )
+        at_start = np.array([np.exp(p.log_survival) * p.belief / self.prior for p in self.phases])
         at_start = np.minimum(at_start, 1.0)
         # Phase k holds the root when at_start[k] >= u > at_start[k+1].
         k = np.sum(at_start[:, s_flat] >= u_flat[None, :], axis=0) - 1
@@ -426,7 +440,7 @@ class GreedyModel:
             st, log_u = s_flat[sel], np.log(u_flat[sel])
             log_prior = np.log(self.prior[st])
 
-            def g(t, st=st, log_u=log_u, log_prior=log_prior, phase=phase):
+            def g(t, st, log_u, log_prior, phase=phase):
                 y = phase.solution(np.clip(t, phase.start, phase.end))
                 cols = np.arange(t.size)
                 return y[-1] + np.log(y[st, cols]) - log_prior - log_u
@@ -434,6 +448,7 @@ class GreedyModel:
             res = elementwise.find_root(
                 g,
                 (np.full(sel.size, phase.start), np.full(sel.size, phase.end)),
+                args=(st, log_u, log_prior),
                 tolerances={"xatol": 1e-14, "xrtol": 4 * np.finfo(float).eps},
             )
             out[sel] = res.x

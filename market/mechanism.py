@@ -91,9 +91,7 @@ def ironed_pools(urgency, grid_size: int = HULL_GRID) -> tuple[Pool, ...]:
     :math:`\\log G(r) - sr`; the new slope is the chord's between them.
     """
     lo, hi = float(urgency.low), float(urgency.high)
-    x = np.concatenate(
-        [np.geomspace(1e-10, 1e-2, 200), np.linspace(0.0, 1.0, grid_size)[1:]]
-    )
+    x = np.concatenate([np.geomspace(1e-10, 1e-2, 200), np.linspace(0.0, 1.0, grid_size)[1:]])
     r = np.unique(np.concatenate([lo + (hi - lo) * x, list(urgency.breakpoints())]))
     r = r[(r > lo) & (r <= hi)]
     ell = np.asarray(urgency.log_cdf(r), dtype=float)
@@ -105,9 +103,7 @@ def ironed_pools(urgency, grid_size: int = HULL_GRID) -> tuple[Pool, ...]:
     for a_i, b_i in zip(hull[:-1], hull[1:], strict=True):
         if b_i - a_i < 2:
             continue
-        chord = ell[a_i] + (ell[b_i] - ell[a_i]) * (r[a_i + 1 : b_i] - r[a_i]) / (
-            r[b_i] - r[a_i]
-        )
+        chord = ell[a_i] + (ell[b_i] - ell[a_i]) * (r[a_i + 1 : b_i] - r[a_i]) / (r[b_i] - r[a_i])
         if np.max(chord - ell[a_i + 1 : b_i]) <= 1e-12 * scale:
             continue
         a_rng = (r[max(a_i - 1, 0)], r[min(a_i + 1, r.size - 1)])
@@ -209,8 +205,9 @@ class OptimalTokenMenu:
     def revenue(self) -> float:
         """:math:`\\int g(r)P(r)dr`: the virtual-value integral of Section 3."""
         return self._integrate(
-            lambda z: self.urgency.pdf(z) * self.utility(z)
-            - self.urgency.cdf(z) * self._time_weighted(z)
+            lambda z: (
+                self.urgency.pdf(z) * self.utility(z) - self.urgency.cdf(z) * self._time_weighted(z)
+            )
         )
 
     # -- checks -----------------------------------------------------------------------
