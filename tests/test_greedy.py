@@ -132,7 +132,7 @@ def test_greedy_properties(kind, n, chi, seed):
     grid = np.unique(np.concatenate([times, np.linspace(0, 2 * info / chi, 9)]))
     rates = model.rates(grid)
     beliefs = model.belief(grid)
-    for t, beta, mu in zip(grid, rates, beliefs, strict=True):
+    for beta, mu in zip(rates, beliefs, strict=True):
         active = beta > 0
         d = ent.divergences(mu)
         # Positive rates on the active set, which holds the closest states ...
