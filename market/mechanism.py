@@ -74,7 +74,7 @@ def _support_point(urgency, s: float, lo: float, hi: float) -> float:
     h_hi = float(urgency.reverse_hazard(hi)) - s
     if h_lo > 0 > h_hi:
         return brentq(
-            lambda r: float(urgency.reverse_hazard(r)) - s, lo, hi, xtol=1e-15, rtol=4e-16
+            lambda r: float(urgency.reverse_hazard(r)) - s, lo, hi, xtol=1e-15, rtol=1e-15
         )
     # No interior stationary point: the best of the ends and any kinks in between.
     cand = [lo, hi] + [b for b in urgency.breakpoints() if lo < b < hi]
