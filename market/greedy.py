@@ -116,11 +116,7 @@ class GreedyModel:
     def _rates(self, mu: NDArray, active: NDArray, t: float = float("nan")) -> NDArray:
         """:math:`\\beta` on the active states (Step I of the proof of Proposition 1)."""
         d = self.entropy.divergences(mu)[active]
-        if active.size == 1:
-            x = np.ones(1)
-        else:
-            sigma = self.entropy.hessian_block(mu, active)
-            x = np.linalg.solve(sigma, np.ones(active.size))
+        x = self.entropy.rate_direction(mu, active)
         beta = self.token_rate * x / (d @ x)
         if not np.all(beta > 0):
             bad = int(np.argmin(beta))

@@ -130,6 +130,12 @@ class Entropy(ABC):
         proj = np.eye(self.n)[idx] - mu[None, :]
         return proj @ self.euclidean_hessian(mu) @ proj.T
 
+    def rate_direction(self, mu: NDArray, idx: NDArray) -> NDArray:
+        """:math:`\\Sigma^{-1}\\mathbf 1` for the block ``idx`` (proof of Proposition 1, Step I)."""
+        if len(idx) == 1:
+            return np.ones(1)
+        return np.linalg.solve(self.hessian_block(mu, idx), np.ones(len(idx)))
+
     def vertex_values(self) -> NDArray:
         """:math:`(H(e_\\theta))_\\theta`."""
         return np.array([self.value(row) for row in np.eye(self.n)])
@@ -270,6 +276,11 @@ class Shannon(Entropy):
     def hessian_block(self, mu, idx):
         mu = np.asarray(mu, dtype=float)
         return np.diag(1.0 / mu[idx]) - 1.0
+
+    def rate_direction(self, mu, idx):
+        # Sherman-Morrison on diag(1/mu_A) - 1 1^T: Sigma^{-1} 1 = mu_A / (1 - sum mu_A).
+        m = np.asarray(mu, dtype=float)[idx]
+        return m / (1.0 - m.sum())
 
     def vertex_values(self):
         return np.zeros(self.n)
