@@ -132,8 +132,6 @@ class Entropy(ABC):
 
     def rate_direction(self, mu: NDArray, idx: NDArray) -> NDArray:
         """:math:`\\Sigma^{-1}\\mathbf 1` for the block ``idx`` (proof of Proposition 1, Step I)."""
-        if len(idx) == 1:
-            return np.ones(1)
         return np.linalg.solve(self.hessian_block(mu, idx), np.ones(len(idx)))
 
     def vertex_values(self) -> NDArray:
