@@ -393,6 +393,15 @@ class GreedyModel:
         out[beyond] = cum[inv[beyond], -1]
         return out
 
+    def expected_truncated_time(self, cap: ArrayLike) -> NDArray:
+        r""":math:`E[\min(\tau, T)] = E[\tau 1\{\tau\le T\}] + T\,S(T)` (``inf``: :math:`E\tau`)."""
+        cap = np.asarray(cap, dtype=float)
+        finite = np.isfinite(cap)
+        tail = np.where(
+            finite, np.where(finite, cap, 0.0) * self.survival(np.where(finite, cap, 0.0)), 0.0
+        )
+        return self.laplace(0.0, cap, moment=1) + tail
+
     @property
     def expected_time(self) -> float:
         r""":math:`E[\tau]`, integrated from the stopping law."""

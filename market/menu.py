@@ -5,6 +5,15 @@ A plan gives the conversation model run up to a time cap :math:`T` (a token cap
 urgency :math:`r` values it at :math:`U(T \mid r) = E[e^{-r\tau}\mathbf 1\{\tau\le T\}]` and
 buys the plan of greatest :math:`U - P` if that is not negative (the outside option is 0);
 ties go to the larger cap.
+
+Two extensions serve the industry's menus (issue 4): a plan may run the model at a
+``speed`` s in (0, 1] (a fraction of the token rate; every model here has dynamics
+proportional to :math:`\chi`, so its stopping time is :math:`\tau/s`), and may charge
+``per_token`` p on the tokens used. With a time cap :math:`T` its value to type :math:`r` is
+
+.. math:: E[e^{-r\tau/s}\mathbf 1\{\tau/s \le T\}] - P - p\,\chi\,E[\min(\tau, sT)],
+
+since :math:`s\chi\min(\tau/s, T) = \chi\min(\tau, sT)` tokens are used.
 """
 
 from __future__ import annotations
@@ -23,11 +32,28 @@ TIE_TOLERANCE = 1e-12
 
 @dataclass(frozen=True)
 class Plan:
-    """One menu item: a time cap (``inf`` = unlimited) and a price."""
+    """One menu item: a time cap (``inf`` = unlimited), a price paid up front, a speed
+    (fraction of the token rate) and a price per token used."""
 
     name: str
     cap: float
     price: float
+    speed: float = 1.0
+    per_token: float = 0.0
+
+
+def plan_values(model: ConversationModel, r: NDArray, plans) -> tuple[NDArray, NDArray]:
+    """Gross utility and expected payment of each plan for each type: arrays (len(r), K)."""
+    caps = np.array([p.cap for p in plans], dtype=float)
+    speed = np.array([p.speed for p in plans], dtype=float)
+    per_token = np.array([p.per_token for p in plans], dtype=float)
+    prices = np.array([p.price for p in plans], dtype=float)
+    util = model.laplace(r[:, None] / speed[None, :], caps[None, :] * speed[None, :])
+    pay = np.broadcast_to(prices[None, :], util.shape).copy()
+    if np.any(per_token > 0):
+        used = model.token_rate * model.expected_truncated_time(caps * speed)
+        pay += (per_token * used)[None, :]
+    return util, pay
 
 
 @dataclass(frozen=True)
@@ -43,6 +69,8 @@ class Choice:
     cap: NDArray
     price: NDArray
     expected_utility: NDArray
+    speed: NDArray | None = None  # None: full speed for everyone
+    per_token: NDArray | None = None  # None: nothing charged per token
 
     @property
     def buys(self) -> NDArray:
@@ -60,9 +88,8 @@ class FiniteMenu:
         """Each user's best plan (largest expected utility minus price; ties: larger cap)."""
         r = np.atleast_1d(np.asarray(r, dtype=float))
         caps = np.array([p.cap for p in self.plans])
-        prices = np.array([p.price for p in self.plans])
-        util = self.model.laplace(r[:, None], caps[None, :])
-        surplus = util - prices[None, :]
+        util, pay = plan_values(self.model, r, self.plans)
+        surplus = util - pay
         # Ties go to the larger cap: scan plans from the largest cap down and keep the first
         # plan whose surplus is within TIE_TOLERANCE of the best.
         order = np.argsort(-caps, kind="stable")
@@ -72,12 +99,17 @@ class FiniteMenu:
         rows = np.arange(r.size)
         buys = best >= -TIE_TOLERANCE
         plan = np.where(buys, pick, -1)
+        speeds = np.array([p.speed for p in self.plans])
+        per_token = np.array([p.per_token for p in self.plans])
+        prices = np.array([p.price for p in self.plans])
         return Choice(
             plan=plan,
             report=np.full(r.size, np.nan),
             cap=np.where(buys, caps[pick], 0.0),
             price=np.where(buys, prices[pick], 0.0),
             expected_utility=np.where(buys, util[rows, pick], 0.0),
+            speed=None if np.all(speeds == 1) else np.where(buys, speeds[pick], 1.0),
+            per_token=None if np.all(per_token == 0) else np.where(buys, per_token[pick], 0.0),
         )
 
 

@@ -46,6 +46,9 @@ class ConversationModel(Protocol):
         ``moment = 0`` this is the utility of urgency ``r`` under time cap ``cap``.
         """
 
+    def expected_truncated_time(self, cap: ArrayLike) -> NDArray:
+        r""":math:`E[\min(\tau, T)]` for time caps ``cap`` (``inf``: :math:`E[\tau]`)."""
+
     def sample_time(self, u: ArrayLike, state: ArrayLike) -> NDArray:
         r"""Breakthrough time given the true ``state`` and a uniform ``u`` in (0, 1).
 
