@@ -97,6 +97,9 @@ def ironed_pools(urgency, grid_size: int = HULL_GRID) -> tuple[Pool, ...]:
     ell = np.asarray(urgency.log_cdf(r), dtype=float)
     finite = np.isfinite(ell)
     r, ell = r[finite], ell[finite]
+    slopes = np.diff(ell) / np.diff(r)
+    if np.all(np.diff(slopes) <= 1e-12 * np.maximum(1.0, np.abs(slopes[1:]))):
+        return ()  # log G is concave on the grid: nothing to pool
     hull = _upper_hull(r, ell)
     pools = []
     scale = max(1.0, float(np.abs(ell).max()))
@@ -203,12 +206,11 @@ class OptimalTokenMenu:
 
     @cached_property
     def revenue(self) -> float:
-        """:math:`\\int g(r)P(r)dr`: the virtual-value integral of Section 3."""
-        return self._integrate(
-            lambda z: (
-                self.urgency.pdf(z) * self.utility(z) - self.urgency.cdf(z) * self._time_weighted(z)
-            )
-        )
+        """:math:`\\int g(r)P(r)dr = \\int g U - G\\,E[\\tau e^{-r\\tau}1\\{\\tau\\le T\\}]\\,dr`.
+
+        The virtual-value integral of Section 3, i.e. welfare minus user surplus.
+        """
+        return self.welfare - self.user_surplus
 
     # -- checks -----------------------------------------------------------------------
     def incentive_report(self, types: ArrayLike | None = None) -> IncentiveReport:
