@@ -137,8 +137,22 @@ Handler = Callable[[argparse.Namespace], int]
 
 #: Subcommand name -> (function adding its arguments, handler returning the exit status).
 #: A handler's help text is the first line of its docstring.
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    from market.sim.command import add_run_arguments
+
+    add_run_arguments(parser)
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    """Simulate a scenario's policies; write a run folder and print a summary."""
+    from market.sim.command import run_command  # lazy: SimPy and Mesa load only for `run`
+
+    return run_command(args)
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Handler]] = {
     "solve": (_solve_arguments, _solve_command),
+    "run": (_run_arguments, _run_command),
 }
 
 

@@ -30,6 +30,7 @@ Gauss-Legendre quadrature. The stationary phase is closed form.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import comb, factorial
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -343,11 +344,12 @@ class GreedyModel:
         # int_a^{a+w} t^m e^{-rt} S_a lam e^{-lam (t-a)} dt, expanding t^m = (a + s)^m.
         scale = self._tail_survival * lam * np.exp(-r * a)
         total = np.zeros_like(r)
-        from math import comb, factorial
-
         for j in range(m + 1):
             # int_0^w s^j e^{-cs} ds = gammainc(j+1, c w) j! / c^{j+1}
-            part = gammainc(j + 1, c * w) * factorial(j) / c ** (j + 1)
+            if j == 0:
+                part = -np.expm1(-c * w) / c  # gammainc(1, x) = 1 - e^{-x}
+            else:
+                part = gammainc(j + 1, c * w) * factorial(j) / c ** (j + 1)
             total += comb(m, j) * a ** (m - j) * part
         return scale * total
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 from numpy.polynomial import chebyshev as cheb
@@ -37,23 +37,44 @@ class PiecewiseChebyshev:
 
     def __call__(self, x: ArrayLike) -> NDArray:
         x = np.asarray(x, dtype=float)
-        shape = x.shape
-        x = x.ravel()
+        return self._evaluate(self.coefs, x.ravel()).reshape(x.shape)
+
+    def _evaluate(self, coefs: NDArray, x: NDArray) -> NDArray:
+        """Evaluate the series ``coefs[j]`` of each point's panel, grouped by panel."""
         j = self.panel_of(x)
-        return clenshaw(self.coefs[j], self._local(x, j)).reshape(shape)
+        local = self._local(x, j)
+        if x.size <= 4 * self.starts.size:
+            return clenshaw(coefs[j], local)
+        out = np.empty_like(x)
+        order = np.argsort(j, kind="stable")
+        bounds = np.searchsorted(j[order], np.arange(self.starts.size + 1))
+        for k in range(self.starts.size):
+            sel = order[bounds[k] : bounds[k + 1]]
+            if sel.size:
+                out[sel] = cheb.chebval(local[sel], coefs[k])
+        return out
 
     def _local(self, x: NDArray, j: NDArray) -> NDArray:
         a, b = self.starts[j], self.ends[j]
         return 2 * (x - a) / (b - a) - 1
 
-    def panel_integrals(self) -> NDArray:
-        """Exact integral over each panel."""
-        ints = np.array([cheb.chebint(c) for c in self.coefs])
+    @cached_property
+    def _antiderivatives(self) -> NDArray:
+        """Chebyshev coefficients of each panel's antiderivative (in the local variable)."""
+        return np.array([cheb.chebint(c) for c in self.coefs])
+
+    @cached_property
+    def _panel_integrals(self) -> NDArray:
+        ints = self._antiderivatives
         span = cheb.chebval(1.0, ints.T) - cheb.chebval(-1.0, ints.T)
         return 0.5 * (self.ends - self.starts) * span
 
+    def panel_integrals(self) -> NDArray:
+        """Exact integral over each panel."""
+        return self._panel_integrals.copy()
+
     def integral(self) -> float:
-        return float(self.panel_integrals().sum())
+        return float(self._panel_integrals.sum())
 
     def integral_to_end(self, x: ArrayLike) -> NDArray:
         """:math:`\\int_x^{b} p(z)\\,dz` with ``b`` the last panel's end."""
@@ -61,11 +82,11 @@ class PiecewiseChebyshev:
         shape = x.shape
         x = x.ravel()
         j = self.panel_of(x)
-        per_panel = self.panel_integrals()
+        per_panel = self._panel_integrals
         after = np.concatenate([np.cumsum(per_panel[::-1])[::-1][1:], [0.0]])
-        ints = np.array([cheb.chebint(c) for c in self.coefs])
-        local = self._local(x, j)
-        part = clenshaw(ints[j], np.ones_like(local)) - clenshaw(ints[j], local)
+        ints = self._antiderivatives
+        at_end = cheb.chebval(1.0, ints.T)  # antiderivative at each panel's end
+        part = at_end[j] - self._evaluate(ints, x)
         return (after[j] + 0.5 * (self.ends[j] - self.starts[j]) * part).reshape(shape)
 
 

@@ -1,0 +1,89 @@
+"""Run folders, written atomically: a run is either complete or absent.
+
+A run is written into a hidden temporary sibling folder (``.<name>.<pid>-<random>.partial``) and
+renamed into place only when every file is written; an error or Ctrl-C removes the temporary
+folder. An existing run is never overwritten: if ``<name>`` exists, ``<name>-2``, ``<name>-3``,
+... are tried.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+__all__ = ["RunFolder", "run_name"]
+
+#: Format of the timestamp in a run's name.
+TIMESTAMP_FORMAT = "%Y%m%d-%H%M%S"
+
+#: Give up after this many taken names (something else is wrong).
+MAX_SUFFIX = 10_000
+
+
+def run_name(scenario: str, when: datetime) -> str:
+    """``<scenario>-<YYYYmmdd-HHMMSS>``."""
+    return f"{scenario}-{when.strftime(TIMESTAMP_FORMAT)}"
+
+
+class RunFolder:
+    """A run folder being written; use as a context manager.
+
+    Parameters
+    ----------
+    root : path
+        The folder holding runs (created if missing).
+    name : str
+        The run's name; the final folder is ``root/name`` or ``root/name-<k>``.
+
+    Examples
+    --------
+    >>> with RunFolder(root, "paper-example-20251012-120000") as run:  # doctest: +SKIP
+    ...     (run.tmp / "summary.json").write_text("{}")
+    ...     final = run.commit()
+    """
+
+    def __init__(self, root: str | os.PathLike, name: str) -> None:
+        self.root = Path(root)
+        self.name = name
+        self.root.mkdir(parents=True, exist_ok=True)
+        while True:  # a fresh hidden name; os.mkdir keeps the usual permissions (umask)
+            tmp = self.root / f".{name}.{os.getpid()}-{secrets.token_hex(4)}.partial"
+            try:
+                tmp.mkdir()
+                break
+            except FileExistsError:
+                continue
+        self.tmp = tmp
+        self.final: Path | None = None
+
+    def __enter__(self) -> RunFolder:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if self.final is None:
+            self.discard()
+        return False
+
+    def commit(self) -> Path:
+        """Move the finished run into place under the first free name; return its path."""
+        for k in range(1, MAX_SUFFIX + 1):
+            target = self.root / (self.name if k == 1 else f"{self.name}-{k}")
+            if target.exists() or target.is_symlink():
+                continue
+            try:
+                os.rename(self.tmp, target)
+            except OSError as exc:  # taken meanwhile by another run
+                if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                    continue
+                raise
+            self.final = target
+            return target
+        raise FileExistsError(f"{self.root / self.name}: {MAX_SUFFIX} runs of this name exist")
+
+    def discard(self) -> None:
+        """Remove the temporary folder and everything in it."""
+        shutil.rmtree(self.tmp, ignore_errors=True)
