@@ -50,8 +50,8 @@ def generic_revenue(k_types: int = 40) -> float:
     most urgent type's IR and each type's IC towards the next more urgent one binding, the
     revenue is separable in the caps: cap ``T_j`` maximises
     ``w_j u(T|r_j) - W_{j-1} (u(T|r_{j-1}) - u(T|r_j))`` (``W`` the mass of more patient
-    types), found by bounded scalar search over log T, with the utilities ``u`` by adaptive quadrature
-    (``scipy.integrate.quad``) of the stopping density ``f*(t) = e^{-t/2}/2``.
+    types), found by bounded scalar search over log T, with the utilities ``u`` by adaptive
+    quadrature (``scipy.integrate.quad``) of the stopping density ``f*(t) = e^{-t/2}/2``.
     """
     edges = np.linspace(1.0, 2.0, k_types + 1)
     r = 0.5 * (edges[:-1] + edges[1:])

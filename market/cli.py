@@ -135,6 +135,7 @@ def _table(headers: list[str], rows: list[list[str]], numeric_from: int, indent:
 
 Handler = Callable[[argparse.Namespace], int]
 
+
 #: Subcommand name -> (function adding its arguments, handler returning the exit status).
 #: A handler's help text is the first line of its docstring.
 def _run_arguments(parser: argparse.ArgumentParser) -> None:
