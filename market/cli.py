@@ -151,9 +151,23 @@ def _run_command(args: argparse.Namespace) -> int:
     return run_command(args)
 
 
+def _plot_arguments(parser: argparse.ArgumentParser) -> None:
+    from market.plots import add_plot_arguments
+
+    add_plot_arguments(parser)
+
+
+def _plot_command(args: argparse.Namespace) -> int:
+    """Write the figures of a run folder and print their paths."""
+    from market.plots import plot_command  # lazy: seaborn loads only for `plot`
+
+    return plot_command(args)
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Handler]] = {
     "solve": (_solve_arguments, _solve_command),
     "run": (_run_arguments, _run_command),
+    "plot": (_plot_arguments, _plot_command),
 }
 
 

@@ -18,7 +18,15 @@ from market.sim.records import USERS_SCHEMA
 from market.sim.rundir import RunFolder
 
 USERS = "1500"
-FILES = {"users.parquet", "timeseries.parquet", "summary.json", "scenario.toml", "metadata.json"}
+FILES = {
+    "users.parquet",
+    "timeseries.parquet",
+    "menus.parquet",
+    "stopping_law.parquet",
+    "summary.json",
+    "scenario.toml",
+    "metadata.json",
+}
 
 
 @pytest.fixture(autouse=True)

@@ -8,9 +8,11 @@
 Every policy the scenario offers (:func:`market.solve.build_policies`), or those named by
 ``--policy`` (a kind or a name), is simulated on the same users (common random numbers). The
 run folder ``<out>/<scenario>-<timestamp>/`` (default ``./runs``) holds ``users.parquet``,
-``timeseries.parquet``, ``summary.json``, ``scenario.toml`` and ``metadata.json``; it is written
-atomically (:mod:`market.sim.rundir`). A summary table, or with ``--json`` one JSON object,
-goes to stdout.
+``timeseries.parquet``, ``menus.parquet`` (each policy's expected menu), ``stopping_law.parquet``
+(density and survival of each deployed model with a density, up to its 99.9% quantile),
+``summary.json`` (with the first-best welfare), ``scenario.toml`` and ``metadata.json``; it is
+written atomically (:mod:`market.sim.rundir`). A summary table, or with ``--json`` one JSON
+object, goes to stdout.
 
 A mistake in an option prints one line ``error: --<option> = <value>: <expected>`` on stderr
 and exits with status 2, before anything is written.
@@ -37,8 +39,17 @@ import pyarrow.parquet as pq
 
 from market.sim.abm import MarketModel
 from market.sim.draws import make_draws
-from market.sim.outcomes import Outcomes, Timeseries, prepare
-from market.sim.records import USERS_SCHEMA, Realized, summarize, timeseries_table, users_table
+from market.sim.outcomes import Offer, Outcomes, Timeseries, prepare
+from market.sim.records import (
+    STOPPING_LAW_SCHEMA,
+    USERS_SCHEMA,
+    Realized,
+    menu_table,
+    stopping_law_table,
+    summarize,
+    timeseries_table,
+    users_table,
+)
 from market.sim.rundir import RunFolder, run_name
 from market.sim.vectorized import outcomes_of, timeseries_of
 
@@ -171,10 +182,14 @@ def _num(x: float) -> float | None:
 
 
 def simulate(
-    draws, menu, engine: str, interval: float, progress=None
+    draws, menu, engine: str, interval: float, progress=None, offer: Offer | None = None
 ) -> tuple[Outcomes, Timeseries]:
-    """Per-user outcomes and the time series of one policy with ``engine``."""
-    offer = prepare(draws, menu)
+    """Per-user outcomes and the time series of one policy with ``engine``.
+
+    ``offer`` is ``prepare(draws, menu)`` if already computed.
+    """
+    if offer is None:
+        offer = prepare(draws, menu)
     if engine == "abm":
         market = MarketModel(draws, menu, interval, offer=offer)
         market.run_model(progress)
@@ -201,7 +216,7 @@ def run_command(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from market.scenario import ScenarioError, load_scenario  # lazy: keep `--help` fast
-    from market.solve import build_policies
+    from market.solve import Solver, build_policies
 
     if args.engine not in ENGINES:
         raise UsageError(f"--engine = {args.engine}: expected one of {', '.join(ENGINES)}")
@@ -210,6 +225,7 @@ def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     try:
         offered = build_policies(scenario)
+        first_best = Solver(scenario).first_best
     except ScenarioError:
         raise
     except ValueError as exc:  # the solver's errors do not know which file they came from
@@ -240,20 +256,26 @@ def _run(args: argparse.Namespace) -> int:
         try:
             for policy in policies:
                 bar.set_description(policy.name)
-                outcomes, ts = simulate(draws, policy.menu, args.engine, interval, bar.update)
-                writer.write_table(users_table(outcomes, policy.name))
+                offer = prepare(draws, policy.menu)
+                outcomes, ts = simulate(
+                    draws, policy.menu, args.engine, interval, bar.update, offer=offer
+                )
+                writer.write_table(users_table(outcomes, policy.name, offer.breakthrough))
                 series.append(timeseries_table(ts, policy.name))
                 runs.append(PolicyRun(policy, summarize(outcomes)))
-                del outcomes, ts
+                del offer, outcomes, ts
                 gc.collect()  # a Mesa model is a reference cycle: free its lists now
         finally:
             writer.close()
         pq.write_table(pa.concat_tables(series), folder.tmp / "timeseries.parquet")
+        pq.write_table(menus_of(policies), folder.tmp / "menus.parquet")
+        pq.write_table(stopping_laws_of(policies), folder.tmp / "stopping_law.parquet")
         summary = {
             "scenario": scenario.name,
             "engine": args.engine,
             "seed": seed,
             "users": users,
+            "first_best_welfare": float(first_best),
             "policies": [run.summary() for run in runs],
         }
         _write_json(folder.tmp / "summary.json", summary)
@@ -284,6 +306,22 @@ def _run(args: argparse.Namespace) -> int:
         print()
         print(format_runs(runs))
     return 0
+
+
+def menus_of(policies: list[OfferedPolicy]) -> pa.Table:
+    """The expected menu rows of every policy (``menus.parquet``)."""
+    return pa.concat_tables(menu_table(p.name, p.kind, p.expected.menu) for p in policies)
+
+
+def stopping_laws_of(policies: list[OfferedPolicy]) -> pa.Table:
+    """The stopping law of each policy's deployed model that has a density (the greedy model,
+    the diffusion; not a constant delay, whose law is a point mass): ``stopping_law.parquet``."""
+    tables = [
+        stopping_law_table(p.name, p.menu.model)
+        for p in policies
+        if callable(getattr(getattr(p.menu, "model", None), "density", None))
+    ]
+    return pa.concat_tables(tables) if tables else STOPPING_LAW_SCHEMA.empty_table()
 
 
 def _write_json(path: Path, data: dict) -> None:

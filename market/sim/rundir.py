@@ -4,10 +4,14 @@ A run is written into a hidden temporary sibling folder (``.<name>.<pid>-<random
 renamed into place only when every file is written; an error or Ctrl-C removes the temporary
 folder. An existing run is never overwritten: if ``<name>`` exists, ``<name>-2``, ``<name>-3``,
 ... are tried.
+
+:func:`replace_folder` is for a folder that *is* replaced on each run (``runs/paper/`` of
+``analysis/reproduce_paper.py``): the finished folder takes the old one's place in one step.
 """
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
 import secrets
@@ -15,7 +19,7 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
-__all__ = ["RunFolder", "run_name"]
+__all__ = ["RunFolder", "replace_folder", "run_name"]
 
 #: Format of the timestamp in a run's name.
 TIMESTAMP_FORMAT = "%Y%m%d-%H%M%S"
@@ -87,3 +91,50 @@ class RunFolder:
     def discard(self) -> None:
         """Remove the temporary folder and everything in it."""
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+#: ``renameat2`` flag swapping two paths atomically (Linux >= 3.15, glibc >= 2.28).
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths atomically with ``renameat2``; False if not supported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p]
+    renameat2.argtypes += [ctypes.c_uint]
+    done = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if done == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False  # the filesystem or kernel cannot exchange: fall back
+    raise OSError(code, os.strerror(code), str(a), None, str(b))
+
+
+def replace_folder(new: str | os.PathLike, target: str | os.PathLike) -> Path:
+    """Put the finished folder ``new`` at ``target``, replacing any folder there.
+
+    If ``target`` exists the two are exchanged atomically (``renameat2(RENAME_EXCHANGE)``),
+    so a reader sees either the old folder or the new one, never neither; the old one is then
+    removed. Where the exchange is unsupported, the old folder is first renamed aside (a
+    moment without ``target``). ``new`` must be on the same filesystem (a sibling).
+    """
+    new, target = Path(new), Path(target)
+    if not (target.exists() or target.is_symlink()):
+        os.rename(new, target)
+        return target
+    if not _exchange(new, target):
+        aside = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.old")
+        os.rename(target, aside)
+        os.rename(new, target)
+        new = aside
+    if new.is_dir() and not new.is_symlink():
+        shutil.rmtree(new, ignore_errors=True)
+    else:
+        new.unlink(missing_ok=True)
+    return target

@@ -1,0 +1,149 @@
+"""A run folder as the figures read it, checked once (the files of :mod:`market.sim.command`).
+
+:func:`load_run` reads ``summary.json``, ``users.parquet`` (only the columns the figures use),
+``menus.parquet`` and ``stopping_law.parquet``. A missing or malformed folder raises
+:class:`ValueError` with one line naming the path and what is missing or wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+__all__ = ["RUN_FILES", "Estimate", "PolicySummary", "RunData", "load_run"]
+
+#: Columns the figures read from each table of a run folder.
+USERS_COLUMNS = (
+    "user",
+    "policy",
+    "urgency",
+    "speed",
+    "breakthrough_time",
+    "utility",
+    "payment",
+    "surplus",
+)
+MENUS_COLUMNS = ("policy", "kind", "urgency", "token_cap", "price", "served")
+STOPPING_LAW_COLUMNS = ("policy", "t", "density", "survival")
+
+#: The files of a run folder the figures need.
+RUN_FILES = ("summary.json", "users.parquet", "menus.parquet", "stopping_law.parquet")
+
+#: The measures of summary.json, in the order of the welfare decomposition.
+MEASURES = ("revenue", "user_surplus", "welfare")
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A realised mean per user and its standard error (NaN if unknown)."""
+
+    mean: float
+    se: float
+
+
+@dataclass(frozen=True)
+class PolicySummary:
+    """One policy of ``summary.json``: expected and realised measures per user."""
+
+    name: str
+    kind: str
+    expected: dict[str, float]
+    realized: dict[str, Estimate]
+
+
+@dataclass(frozen=True, eq=False)
+class RunData:
+    """The parts of a run folder the figures use (see :func:`load_run`)."""
+
+    path: Path
+    seed: int
+    first_best_welfare: float
+    policies: tuple[PolicySummary, ...]
+    users: pd.DataFrame
+    menus: pd.DataFrame
+    stopping_law: pd.DataFrame
+
+    @property
+    def names(self) -> list[str]:
+        """Policy names, in the run's order."""
+        return [p.name for p in self.policies]
+
+
+def load_run(run_dir: str | os.PathLike | RunData) -> RunData:
+    """Read and check a run folder (a :class:`RunData` is returned unchanged)."""
+    if isinstance(run_dir, RunData):
+        return run_dir
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise ValueError(f"{path}: not a run folder (no such directory)")
+    missing = [name for name in RUN_FILES if not (path / name).is_file()]
+    if missing:
+        raise ValueError(f"{path}: not a complete run folder: missing {', '.join(missing)}")
+    summary = path / "summary.json"
+    seed, first_best, policies = _read_summary(summary)
+    users = _read_table(path / "users.parquet", USERS_COLUMNS)
+    menus = _read_table(path / "menus.parquet", MENUS_COLUMNS)
+    stopping = _read_table(path / "stopping_law.parquet", STOPPING_LAW_COLUMNS)
+    names = [p.name for p in policies]
+    absent = [n for n in names if n not in set(users.policy)]
+    if absent:
+        raise ValueError(f"{path / 'users.parquet'}: no users of policy {', '.join(absent)}")
+    for table, file in ((users, "users.parquet"), (menus, "menus.parquet")):
+        extra = sorted(set(table.policy) - set(names))
+        if extra:
+            raise ValueError(f"{path / file}: policy {', '.join(extra)} not in summary.json")
+    return RunData(path, seed, first_best, policies, users, menus, stopping)
+
+
+def _read_table(file: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    try:
+        schema = pq.read_schema(file)
+    except Exception as exc:  # pyarrow raises several types for a damaged file
+        raise ValueError(f"{file}: not a readable parquet file ({type(exc).__name__})") from exc
+    missing = [c for c in columns if c not in schema.names]
+    if missing:
+        raise ValueError(f"{file}: missing column(s) {', '.join(missing)}")
+    table = pq.read_table(file, columns=list(columns)).to_pandas()
+    table["policy"] = table["policy"].astype(str)
+    return table
+
+
+def _read_summary(file: Path) -> tuple[int, float, tuple[PolicySummary, ...]]:
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{file}: not valid JSON ({' '.join(str(exc).split())})") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"{file}: expected a JSON object")
+    for key in ("seed", "first_best_welfare", "policies"):
+        if key not in data:
+            raise ValueError(f"{file}: missing key {key!r}")
+    if not isinstance(data["seed"], int) or data["seed"] < 0:
+        raise ValueError(f"{file}: seed = {data['seed']!r}: expected an integer >= 0")
+    if not isinstance(data["policies"], list) or not data["policies"]:
+        raise ValueError(f"{file}: policies = {data['policies']!r}: expected a non-empty list")
+    try:
+        first_best = float(data["first_best_welfare"])
+        policies = tuple(_policy(p) for p in data["policies"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{file}: malformed policy entry ({type(exc).__name__}: {exc})") from exc
+    return data["seed"], first_best, policies
+
+
+def _policy(entry: dict) -> PolicySummary:
+    def estimate(measure: str) -> Estimate:
+        value = entry["realized"][measure]
+        se = value.get("se")
+        return Estimate(float(value["mean"]), float("nan") if se is None else float(se))
+
+    return PolicySummary(
+        name=str(entry["name"]),
+        kind=str(entry["kind"]),
+        expected={m: float(entry["expected"][m]) for m in MEASURES},
+        realized={m: estimate(m) for m in MEASURES},
+    )
