@@ -215,24 +215,58 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from market.scenario import ScenarioError, load_scenario  # lazy: keep `--help` fast
-    from market.solve import Solver, build_policies
+    from market.solve import Solver, build_policies  # lazy: keep `--help` fast
+
+    scenario, users, seed = _setup(args)
+    offered, first_best = _solved(
+        scenario, lambda: (build_policies(scenario), Solver(scenario).first_best)
+    )
+    policies = select_policies(offered, args.policy)
+    run_dir, runs = simulate_to_folder(args, scenario, policies, first_best, users, seed)
+    if args.json:
+        print(json.dumps({"run_dir": str(run_dir), "policies": [r.json_row() for r in runs]}))
+    else:
+        print(f"run: {run_dir}")
+        print(f"scenario: {scenario.name}, {users} users, seed {seed}, engine {args.engine}")
+        print()
+        print(format_runs(runs))
+    return 0
+
+
+def _setup(args: argparse.Namespace):
+    """Check the options and load the scenario: (scenario, users, seed)."""
+    from market.scenario import load_scenario
 
     if args.engine not in ENGINES:
         raise UsageError(f"--engine = {args.engine}: expected one of {', '.join(ENGINES)}")
     users_opt = _integer("--users", args.users, 1)
     seed_opt = _integer("--seed", args.seed, 0)
     scenario = load_scenario(args.scenario)
+    users = scenario.market.users if users_opt is None else users_opt
+    seed = scenario.seed if seed_opt is None else seed_opt
+    return scenario, users, seed
+
+
+def _solved(scenario, solve):
+    """Run ``solve()``, naming the scenario file in the solver's errors."""
+    from market.scenario import ScenarioError
+
     try:
-        offered = build_policies(scenario)
-        first_best = Solver(scenario).first_best
+        return solve()
     except ScenarioError:
         raise
     except ValueError as exc:  # the solver's errors do not know which file they came from
         raise ScenarioError(f"{scenario.source}: {exc}") from exc
-    policies = select_policies(offered, args.policy)
-    users = scenario.market.users if users_opt is None else users_opt
-    seed = scenario.seed if seed_opt is None else seed_opt
+
+
+def simulate_to_folder(
+    args: argparse.Namespace, scenario, policies: list, first_best: float, users: int, seed: int
+) -> tuple[Path, list[PolicyRun]]:
+    """Simulate ``policies`` on one population and write the run folder atomically.
+
+    ``policies`` are :class:`~market.solve.OfferedPolicy`-like records (``name``, ``kind``,
+    ``menu``, ``expected``). Returns the run folder and the per-policy summaries.
+    """
     rate = scenario.market.arrival_rate
     draws = make_draws(seed, users, rate, scenario.urgency(), scenario.prior)
     interval = sample_interval(users, rate)
@@ -298,14 +332,7 @@ def _run(args: argparse.Namespace) -> int:
         _write_json(folder.tmp / "metadata.json", meta)
         run_dir = folder.commit()
 
-    if args.json:
-        print(json.dumps({"run_dir": str(run_dir), "policies": [r.json_row() for r in runs]}))
-    else:
-        print(f"run: {run_dir}")
-        print(f"scenario: {scenario.name}, {users} users, seed {seed}, engine {args.engine}")
-        print()
-        print(format_runs(runs))
-    return 0
+    return run_dir, runs
 
 
 def menus_of(policies: list[OfferedPolicy]) -> pa.Table:
