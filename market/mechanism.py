@@ -186,6 +186,13 @@ class OptimalTokenMenu:
         """:math:`U(r) - P(r) = \\int_r^{\\bar r} E[\\tau e^{-z\\tau}1\\{\\tau\\le T(z)\\}]dz`."""
         return self._rent_rate.integral_to_end(np.asarray(r, dtype=float))
 
+    def items(self, r: ArrayLike) -> tuple[NDArray, NDArray, NDArray]:
+        """``(cap, price, utility)`` of the items meant for types ``r``, in one pass."""
+        r = np.asarray(r, dtype=float)
+        cap = self.cap(r)
+        util = self.model.laplace(r, cap)
+        return cap, util - self.surplus(r), util
+
     def price(self, r: ArrayLike) -> NDArray:
         """:math:`P(r)`, Definition 2 with erratum 2."""
         return self.utility(r) - self.surplus(r)

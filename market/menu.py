@@ -119,18 +119,23 @@ class ScheduleMenu:
 
     It is incentive compatible (checked by :func:`market.mechanism.incentive_check`), so a
     user's best item is the one meant for its own type: ``choose`` returns it. Types with a
-    cap of 0 and price 0 buy nothing.
+    cap of 0 buy nothing. ``cap_of`` and ``price_of`` map types to the time cap and price;
+    ``items_of``, if given, returns ``(cap, price, utility)`` of own items in one pass.
     """
 
     model: ConversationModel
     cap_of: Callable[[NDArray], NDArray]
     price_of: Callable[[NDArray], NDArray]
+    items_of: Callable[[NDArray], tuple[NDArray, NDArray, NDArray]] | None = None
 
     def choose(self, r: ArrayLike) -> Choice:
         r = np.atleast_1d(np.asarray(r, dtype=float))
-        cap = np.asarray(self.cap_of(r), dtype=float)
-        price = np.asarray(self.price_of(r), dtype=float)
-        util = self.model.laplace(r, cap)
+        if self.items_of is not None:
+            cap, price, util = (np.asarray(a, dtype=float) for a in self.items_of(r))
+        else:
+            cap = np.asarray(self.cap_of(r), dtype=float)
+            price = np.asarray(self.price_of(r), dtype=float)
+            util = self.model.laplace(r, cap)
         buys = cap > 0
         return Choice(
             plan=np.where(buys, -2, -1),

@@ -39,16 +39,26 @@ class PiecewiseChebyshev:
         x = np.asarray(x, dtype=float)
         return self._evaluate(self.coefs, x.ravel()).reshape(x.shape)
 
-    def _evaluate(self, coefs: NDArray, x: NDArray) -> NDArray:
+    def _evaluate(self, coefs: NDArray, x: NDArray, j: NDArray | None = None) -> NDArray:
         """Evaluate the series ``coefs[j]`` of each point's panel, grouped by panel."""
-        j = self.panel_of(x)
+        if j is None:
+            j = self.panel_of(x)
         local = self._local(x, j)
-        if x.size <= 4 * self.starts.size:
+        panels = self.starts.size
+        if x.size <= 4 * panels:
             return clenshaw(coefs[j], local)
+        if panels == 1:
+            return cheb.chebval(local, coefs[0])
         out = np.empty_like(x)
+        if panels <= 8:  # a few boolean masks beat sorting
+            for k in range(panels):
+                sel = j == k
+                if sel.any():
+                    out[sel] = cheb.chebval(local[sel], coefs[k])
+            return out
         order = np.argsort(j, kind="stable")
-        bounds = np.searchsorted(j[order], np.arange(self.starts.size + 1))
-        for k in range(self.starts.size):
+        bounds = np.searchsorted(j[order], np.arange(panels + 1))
+        for k in range(panels):
             sel = order[bounds[k] : bounds[k + 1]]
             if sel.size:
                 out[sel] = cheb.chebval(local[sel], coefs[k])
@@ -86,7 +96,7 @@ class PiecewiseChebyshev:
         after = np.concatenate([np.cumsum(per_panel[::-1])[::-1][1:], [0.0]])
         ints = self._antiderivatives
         at_end = cheb.chebval(1.0, ints.T)  # antiderivative at each panel's end
-        part = at_end[j] - self._evaluate(ints, x)
+        part = at_end[j] - self._evaluate(ints, x, j)
         return (after[j] + 0.5 * (self.ends[j] - self.starts[j]) * part).reshape(shape)
 
 

@@ -120,7 +120,7 @@ class Solver:
             OfferedPolicy(
                 self.optimal.name,
                 self.optimal.kind,
-                ScheduleMenu(self.greedy, opt.cap, opt.price),
+                ScheduleMenu(self.greedy, opt.cap, opt.price, opt.items),
                 self.optimal,
             )
         ]

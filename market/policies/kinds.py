@@ -236,7 +236,7 @@ def solve_optimal_token_menu(market: Market, name: str = "optimal token menu"):
     expected = PolicySolution(
         name, "optimal_token_menu", opt.revenue, opt.user_surplus, opt.welfare, rows, notes
     )
-    menu = ScheduleMenu(market.model, opt.cap, opt.price)
+    menu = ScheduleMenu(market.model, opt.cap, opt.price, opt.items)
     return SolvedPolicy(name, "optimal_token_menu", {}, menu, expected, 1.0, tokens)
 
 
