@@ -151,6 +151,19 @@ def _run_command(args: argparse.Namespace) -> int:
     return run_command(args)
 
 
+def _compare_arguments(parser: argparse.ArgumentParser) -> None:
+    from market.sim.compare import add_compare_arguments
+
+    add_compare_arguments(parser)
+
+
+def _compare_command(args: argparse.Namespace) -> int:
+    """Solve and simulate every pricing policy; print a table sorted by revenue."""
+    from market.sim.compare import compare_command
+
+    return compare_command(args)
+
+
 def _plot_arguments(parser: argparse.ArgumentParser) -> None:
     from market.plots import add_plot_arguments
 
@@ -167,6 +180,7 @@ def _plot_command(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Handler]] = {
     "solve": (_solve_arguments, _solve_command),
     "run": (_run_arguments, _run_command),
+    "compare": (_compare_arguments, _compare_command),
     "plot": (_plot_arguments, _plot_command),
 }
 

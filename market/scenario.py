@@ -435,7 +435,21 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     scenario._source = source
     scenario._raw = raw
     scenario._text = text
+    _check_policies(scenario, source)
     return scenario
+
+
+def _check_policies(scenario: Scenario, source: str) -> None:
+    """Each ``[[policies]]`` table is checked by the policy layer, so a bad one fails here."""
+    if not scenario.policies:
+        return
+    from market.policies import parse_policy  # lazy: the policy layer is heavier
+
+    for i, policy in enumerate(scenario.policies):
+        try:
+            parse_policy(policy.model_dump(), index=i, n_states=len(scenario.prior))
+        except ValueError as exc:
+            raise ScenarioError(f"{source}: {_one_line(str(exc))}") from None
 
 
 # -- error messages ---------------------------------------------------------------------------

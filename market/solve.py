@@ -103,6 +103,30 @@ class Solver:
             found.append(self.diffusion)
         return tuple(found)
 
+    def compared(self) -> list:
+        """The scenario's ``[[policies]]`` (or the default set), each solved.
+
+        Returns :class:`market.policies.SolvedPolicy` records in the scenario's order.
+        """
+        from market.policies import default_policies, solve_policy
+
+        specs = [p.model_dump() for p in self.scenario.policies] or default_policies(
+            self.prior.size
+        )
+        return [
+            solve_policy(
+                spec,
+                self.greedy,
+                self.urgency,
+                self.grid,
+                self.entropy,
+                self.prior,
+                self.token_rate,
+                index=i,
+            )
+            for i, spec in enumerate(specs)
+        ]
+
     def solution(self) -> Solution:
         return Solution(
             scenario=self.scenario.name,

@@ -260,12 +260,19 @@ def _solved(scenario, solve):
 
 
 def simulate_to_folder(
-    args: argparse.Namespace, scenario, policies: list, first_best: float, users: int, seed: int
+    args: argparse.Namespace,
+    scenario,
+    policies: list,
+    first_best: float,
+    users: int,
+    seed: int,
+    extra=None,
 ) -> tuple[Path, list[PolicyRun]]:
     """Simulate ``policies`` on one population and write the run folder atomically.
 
     ``policies`` are :class:`~market.solve.OfferedPolicy`-like records (``name``, ``kind``,
-    ``menu``, ``expected``). Returns the run folder and the per-policy summaries.
+    ``menu``, ``expected``). ``extra(folder, runs)``, if given, writes more files into the
+    folder before it is put in place. Returns the run folder and the per-policy summaries.
     """
     rate = scenario.market.arrival_rate
     draws = make_draws(seed, users, rate, scenario.urgency(), scenario.prior)
@@ -330,6 +337,8 @@ def simulate_to_folder(
             "packages": package_versions(),
         }
         _write_json(folder.tmp / "metadata.json", meta)
+        if extra is not None:
+            extra(folder.tmp, runs)
         run_dir = folder.commit()
 
     return run_dir, runs

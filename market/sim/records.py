@@ -245,10 +245,12 @@ class Realized:
     welfare: Estimate
     learned_share: float
     mean_tokens: float
+    participation: float = math.nan
 
     def to_dict(self) -> dict:
         return {
             "users": self.users,
+            "participation": self.participation,
             "revenue": self.revenue.to_dict(),
             "user_surplus": self.user_surplus.to_dict(),
             "welfare": self.welfare.to_dict(),
@@ -266,6 +268,7 @@ def summarize(outcomes: Outcomes) -> Realized:
         welfare=Estimate.of(outcomes.utility),
         learned_share=float(outcomes.learned.mean()),
         mean_tokens=float(outcomes.tokens.mean()),
+        participation=float(outcomes.bought.mean()),
     )
 
 
