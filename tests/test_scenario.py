@@ -124,12 +124,19 @@ def test_scenario_is_frozen():
 def test_optional_tables(tmp_path):
     text = scenario_text(
         top="seed = 7\n[market]\nusers = 5\narrival_rate = 2.5\n"
-        '[[policies]]\nkind = "optimal"\nname = "opt"\nanything = [1, 2]\n'
+        '[[policies]]\nkind = "tiers"\nname = "two"\ncount = 2\n'
     )
     s = load_text(tmp_path, text)
     assert s.seed == 7
     assert (s.market.users, s.market.arrival_rate) == (5, 2.5)
-    assert s.policies[0].kind == "optimal" and s.policies[0].model_extra == {"anything": [1, 2]}
+    assert s.policies[0].kind == "tiers" and s.policies[0].model_extra == {"count": 2}
+
+
+def test_policies_are_checked_when_the_scenario_loads(tmp_path):
+    # The policy layer (market.policies.parse_policy) names the policy and the field.
+    text = scenario_text(top='[[policies]]\nkind = "optimal"\nname = "opt"\n')
+    with pytest.raises(ScenarioError, match=r"policies\[0\].*kind = 'optimal': expected one of"):
+        load_text(tmp_path, text)
 
 
 def test_shannon_and_mahalanobis(tmp_path):
