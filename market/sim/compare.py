@@ -37,6 +37,9 @@ def add_compare_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", metavar="DIR", default="runs", help="folder of runs (./runs)")
     parser.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    parser.add_argument(
+        "--plot", action="store_true", help="also write the figures of `market plot` into the run"
+    )
 
 
 def compare_command(args: argparse.Namespace) -> int:
@@ -61,9 +64,15 @@ def _compare(args: argparse.Namespace) -> int:
     solver = Solver(scenario)
     policies, first_best = _solved(scenario, lambda: (solver.compared(), solver.first_best))
 
+    figures = []
+
     def write_rows(folder, runs):
         rows = compare_rows(runs, first_best)
         _write_json(folder / "compare.json", {"first_best_welfare": first_best, "policies": rows})
+        if getattr(args, "plot", False):  # inside the folder before it is put in place
+            from market.plots import plot_run
+
+            figures.extend(path.name for path in plot_run(folder))
 
     run_dir, runs = simulate_to_folder(
         args, scenario, policies, first_best, users, seed, extra=write_rows
@@ -80,6 +89,9 @@ def _compare(args: argparse.Namespace) -> int:
         )
         print()
         print(format_compare(rows))
+        if figures:
+            print()
+            print("figures: " + ", ".join(figures))
     return 0
 
 
