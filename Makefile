@@ -18,12 +18,14 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/market solve $(SCENARIO)
+	$(BIN)/market compare $(SCENARIO) --plot
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_core.py
+	$(BIN)/python benchmarks/bench_market.py
 
 clean:
 	rm -rf $(VENV)
