@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -28,6 +29,8 @@ __all__ = ["COMMANDS", "EXIT_USAGE", "build_parser", "format_solution", "main"]
 
 #: Exit status for a mistake in the command line or the scenario (as argparse uses).
 EXIT_USAGE = 2
+#: Exit status when stdout is closed early (128 + SIGPIPE, as a shell reports it).
+EXIT_BROKEN_PIPE = 141
 
 #: Significant digits of the numbers printed in tables.
 DIGITS = 7
@@ -219,6 +222,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # the reader of stdout went away (`market solve ... | head`)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":
