@@ -202,9 +202,15 @@ def simulate(
 
 def run_command(args: argparse.Namespace) -> int:
     """Simulate a scenario's policies; write a run folder and print a summary."""
+    return guarded(_run, args)
+
+
+def guarded(body, args: argparse.Namespace) -> int:
+    """Run ``body(args)``: a mistake (ValueError) or Ctrl-C becomes one ``error:`` line and an
+    exit status, with no run folder left behind."""
     try:
-        return _run(args)
-    except ValueError as exc:  # a usage error, or a mistake in the scenario
+        return body(args)
+    except ValueError as exc:  # a usage error, or a mistake in the scenario or a policy
         if getattr(args, "traceback", False):
             raise
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)

@@ -12,15 +12,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 
 from market.sim.command import (
-    EXIT_INTERRUPTED,
-    EXIT_USAGE,
     PolicyRun,
     _setup,
     _solved,
     _write_json,
+    guarded,
     simulate_to_folder,
 )
 
@@ -44,16 +42,7 @@ def add_compare_arguments(parser: argparse.ArgumentParser) -> None:
 
 def compare_command(args: argparse.Namespace) -> int:
     """Solve and simulate every policy; write a run folder and print a table by revenue."""
-    try:
-        return _compare(args)
-    except ValueError as exc:  # a usage error, a mistake in the scenario or a policy
-        if getattr(args, "traceback", False):
-            raise
-        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("error: interrupted; no run folder was written", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    return guarded(_compare, args)
 
 
 def _compare(args: argparse.Namespace) -> int:
