@@ -807,7 +807,7 @@ class Diffusion:
 _ARGMAX_GRID = 4001
 #: Slowest speed the diffusion grid search considers, and the grid size (in y = r / s).
 _MIN_SPEED = 1e-3
-_N_SPEEDS = 600
+_N_SPEEDS = 300
 #: Golden-section steps (bracket shrinks by 0.618^80 ~ 2e-17).
 _GOLDEN_STEPS = 80
 #: Gauss-Legendre nodes per interval of the integration partition, and levels of its
