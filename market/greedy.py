@@ -50,6 +50,9 @@ TIE_TOLERANCE = 1e-9
 #: ODE tolerances of the transient phases.
 ODE_RTOL = 1e-12
 ODE_ATOL = 1e-15
+#: Many (urgency, cap) pairs with few distinct caps take the bulk route of ``laplace``.
+BULK_PAIRS = 20_000
+BULK_CAPS = 64
 #: Chebyshev degree of the density interpolant on a panel, and its target accuracy.
 CHEB_DEGREE = 48
 CHEB_TOLERANCE = 1e-13
@@ -334,8 +337,32 @@ class GreedyModel:
         r_flat, cap_flat = r_arr.ravel(), cap_arr.ravel()
         out = self._tail_moment(r_flat, cap_flat, moment)
         if self._panels is not None:
-            out += self._transient_moment(r_flat, cap_flat, moment)
+            out += self._transient_part(r_flat, cap_flat, moment)
         return out.reshape(shape)
+
+    def _transient_part(self, r: NDArray, cap: NDArray, m: int) -> NDArray:
+        """The transient phases' share; for many urgencies and few caps (a simulated
+        population choosing among plans), through Chebyshev fits in r, one per cap."""
+        caps = np.unique(cap)
+        if r.size < BULK_PAIRS or caps.size > BULK_CAPS:
+            return self._transient_moment(r, cap, m)
+        lo, hi = float(r.min()), float(r.max())
+        if hi <= lo:
+            return self._transient_moment(r, cap, m)
+        out = np.empty(r.size)
+        for c in caps:
+            sel = cap == c
+            fit = fit_panels(
+                lambda z, c=c: self._transient_moment(z, np.full(z.size, c), m),
+                [lo, hi],
+                degree=32,
+                rtol=CHEB_TOLERANCE,
+                scale=max(
+                    float(self._transient_moment(np.array([lo]), np.array([c]), m)[0]), 1e-300
+                ),
+            )
+            out[sel] = fit(r[sel])
+        return out
 
     def _tail_moment(self, r: NDArray, cap: NDArray, m: int) -> NDArray:
         a, lam = self._tail_start, self.stationary_rate

@@ -100,6 +100,52 @@ class PiecewiseChebyshev:
         return (after[j] + 0.5 * (self.ends[j] - self.starts[j]) * part).reshape(shape)
 
 
+@dataclass(frozen=True)
+class HermiteTable:
+    """Cubic Hermite interpolation of a smooth function on a uniform grid, for bulk lookups.
+
+    Built from values and exact derivatives at ``a + k h``; the error on a cell is at most
+    :math:`h^4 \\max|f^{(4)}|/384`. Each cell stores the cubic's coefficients in the local
+    variable ``t`` in [0, 1]. Cells that contain a point where the function is not smooth
+    (``kinks``) are marked, and points in them go to ``fallback``, an exact evaluator.
+    """
+
+    a: float
+    h: float
+    coefs: NDArray  # (4, cells): c0 + c1 t + c2 t^2 + c3 t^3
+    bad: NDArray  # bool per cell
+    fallback: Callable[[NDArray], NDArray]
+
+    @classmethod
+    def build(cls, func, deriv, fallback, low: float, high: float, kinks=(), cells: int = 8192):
+        x = np.linspace(low, high, cells + 1)
+        h = (high - low) / cells
+        y, dy = np.asarray(func(x)), np.asarray(deriv(x)) * h
+        y0, y1, d0, d1 = y[:-1], y[1:], dy[:-1], dy[1:]
+        coefs = np.array([y0, d0, 3 * (y1 - y0) - 2 * d0 - d1, 2 * (y0 - y1) + d0 + d1])
+        bad = np.zeros(cells, dtype=bool)
+        for k in kinks:
+            if low < k < high:
+                i = int((k - low) / h)
+                bad[max(i - 1, 0) : min(i + 2, cells)] = True
+        return cls(float(low), float(h), coefs, bad, fallback)
+
+    def __call__(self, x: ArrayLike) -> NDArray:
+        x = np.asarray(x, dtype=float)
+        shape = x.shape
+        x = x.ravel()
+        cells = self.bad.size
+        pos = (x - self.a) / self.h
+        i = np.clip(pos.astype(np.int64), 0, cells - 1)
+        t = pos - i
+        c = self.coefs
+        out = ((c[3, i] * t + c[2, i]) * t + c[1, i]) * t + c[0, i]
+        slow = self.bad[i] | (pos < 0) | (pos > cells)
+        if slow.any():
+            out[slow] = self.fallback(x[slow])
+        return out.reshape(shape)
+
+
 def clenshaw(coefs: NDArray, x: NDArray) -> NDArray:
     """Evaluate Chebyshev series with per-point coefficients ``coefs[i]`` at ``x[i]``."""
     b1 = np.zeros_like(x)
