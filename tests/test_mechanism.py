@@ -126,3 +126,22 @@ def test_shannon_menu_incentive_compatible_and_revenue_by_brute_force():
     assert menu.incentive_report().passes(1e-9)
     assert menu.welfare == pytest.approx(menu.revenue + menu.user_surplus, rel=1e-12)
     assert menu.welfare <= first_best_welfare(model, urgency)
+
+
+def test_bulk_routes_agree_with_the_exact_ones():
+    # A simulated population takes bulk routes (a Hermite table of surpluses, Chebyshev fits
+    # of utilities in r); the same types in small batches take the exact per-type routes.
+    model = GreedyModel(Shannon(3), [0.5, 0.3, 0.2], 0.4)
+    menu = OptimalTokenMenu(model, _bimodal())
+    r = np.random.default_rng(3).uniform(1.0, 3.0, 30_000)
+    cap, price, util = menu.items(r)
+    small = [menu.items(chunk) for chunk in np.array_split(r, 10)]
+    assert np.array_equal(cap, np.concatenate([s[0] for s in small]))
+    assert np.allclose(price, np.concatenate([s[1] for s in small]), rtol=0, atol=1e-12)
+    assert np.allclose(util, np.concatenate([s[2] for s in small]), rtol=0, atol=1e-12)
+    caps = np.array([np.inf, 2.0, 0.5])
+    bulk = model.laplace(r[:, None], caps[None, :])
+    exact = np.concatenate(
+        [model.laplace(c[:, None], caps[None, :]) for c in np.array_split(r, 10)]
+    )
+    assert np.allclose(bulk, exact, rtol=0, atol=1e-13)
