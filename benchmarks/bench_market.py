@@ -161,8 +161,9 @@ def main(argv=None) -> int:
     draws, c, w = timed(lambda: make_draws(seed, args.users, rate, urgency, scenario.prior))
     print(f"draws for {args.users:,} users: {c:.2f} s CPU")
     interval = sample_interval(args.users, rate)
-    # Warm up the model's code paths (first calls build caches), then time.
-    outcomes_of(prepare(make_draws(seed, 1000, rate, urgency, scenario.prior), menu))
+    # Warm up the model's code paths (first calls build caches, among them the menu's bulk
+    # tables, built once per menu for populations of 20,000 users or more), then time.
+    outcomes_of(prepare(make_draws(seed, 50_000, rate, urgency, scenario.prior), menu))
 
     rows = {}
     rss_before = peak_rss_gib()
