@@ -238,8 +238,9 @@ class OptimalTokenMenu:
 
     @cached_property
     def welfare(self) -> float:
-        """:math:`\\int g(r) U(r) dr`."""
-        return self._integrate(lambda z: self.urgency.pdf(z) * self.utility(z))
+        """:math:`\\int g(r) U(r) dr = \\int_0^1 U(G^{-1}(u)) du` (no density: it may be
+        infinite at an end of the support)."""
+        return average_over_types(self.utility, self.urgency, self._breakpoints)
 
     @cached_property
     def user_surplus(self) -> float:
@@ -268,7 +269,19 @@ class OptimalTokenMenu:
 def first_best_welfare(model: ConversationModel, urgency) -> float:
     """Welfare when every type gets the unlimited model: :math:`\\int g(r)E[e^{-r\\tau}]dr`."""
     bps = sorted({float(urgency.low), float(urgency.high), *urgency.breakpoints()})
-    return integrate_types(lambda z: urgency.pdf(z) * model.laplace(z, np.inf), bps)
+    return average_over_types(lambda z: model.laplace(z, np.inf), urgency, bps)
+
+
+def average_over_types(func, urgency, breakpoints) -> float:
+    """:math:`E[h(r)] = \\int_0^1 h(G^{-1}(u))\\,du` for a vectorised ``h``, integrated in
+    quantile space on piecewise Chebyshev panels (the type breakpoints mapped by ``G``)."""
+    lo, hi = float(urgency.low), float(urgency.high)
+    cuts = sorted({0.0, 1.0, *(float(urgency.cdf(b)) for b in breakpoints)})
+
+    def of_quantile(u):
+        return func(np.clip(urgency.ppf(u), lo, hi))
+
+    return integrate_types(of_quantile, cuts)
 
 
 def integrate_types(func, breakpoints) -> float:

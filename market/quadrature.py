@@ -15,6 +15,8 @@ import numpy as np
 from numpy.polynomial import chebyshev as cheb
 from numpy.typing import ArrayLike, NDArray
 
+#: Most panels one adaptive fit may use.
+MAX_PANELS = 2000
 #: Gauss-Legendre nodes and weights on [-1, 1].
 GAUSS_NODES = 24
 GL_X, GL_W = np.polynomial.legendre.leggauss(GAUSS_NODES)
@@ -175,13 +177,17 @@ def fit_panels(
     degree: int = 40,
     rtol: float = 1e-13,
     scale: float | None = None,
-    min_width: float = 1e-12,
+    min_width: float = 1e-10,
+    max_panels: int = MAX_PANELS,
 ) -> PiecewiseChebyshev:
     """Adaptive piecewise Chebyshev interpolant of a vectorised ``func``.
 
     Each panel between consecutive ``breakpoints`` is split in two until the interpolant
     matches ``func`` at interleaved check points to ``rtol`` times ``scale`` (default: the
-    largest absolute value seen on the panel).
+    largest absolute value seen on the panel). Splitting stops at panels narrower than
+    ``min_width`` (relative), where a function of a type ``r`` near an end of its support is
+    at its rounding-noise floor (``r - low`` keeps few digits), and after ``max_panels``
+    panels, whatever the error.
     """
     nodes, to_coefs = _nodes_and_interpolation(degree)
     check = np.cos(np.pi * (np.arange(degree) + 0.5) / degree + 0.31)
@@ -194,7 +200,11 @@ def fit_panels(
         exact = func(a + (b - a) * (check + 1) / 2)
         err = np.abs(cheb.chebval(check, c) - exact).max()
         ref = scale if scale is not None else max(np.abs(exact).max(), np.abs(c).max())
-        if err <= rtol * max(ref, 1e-300) or (b - a) <= min_width * (1 + abs(b)):
+        if (
+            err <= rtol * max(ref, 1e-300)
+            or (b - a) <= min_width * (1 + abs(b))
+            or len(starts) + len(todo) >= max_panels
+        ):
             starts.append(a)
             ends.append(b)
             coefs.append(c)
@@ -202,11 +212,3 @@ def fit_panels(
             m = 0.5 * (a + b)
             todo += [(m, b), (a, m)]
     return PiecewiseChebyshev(np.array(starts), np.array(ends), np.array(coefs))
-
-
-def gauss_legendre(a: NDArray, b: NDArray) -> tuple[NDArray, NDArray]:
-    """Nodes and weights mapped to intervals ``[a_i, b_i]``: arrays of shape (len(a), Q)."""
-    a = np.asarray(a, dtype=float)[:, None]
-    b = np.asarray(b, dtype=float)[:, None]
-    half = 0.5 * (b - a)
-    return a + half * (GL_X[None, :] + 1), half * GL_W[None, :]

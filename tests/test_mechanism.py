@@ -145,3 +145,27 @@ def test_bulk_routes_agree_with_the_exact_ones():
         [model.laplace(c[:, None], caps[None, :]) for c in np.array_split(r, 10)]
     )
     assert np.allclose(bulk, exact, rtol=0, atol=1e-13)
+
+
+def test_density_infinite_at_the_lowest_type():
+    # Beta(1/2, 2) on [1, 2]: g is infinite at r = 1 and r - 1 keeps few digits there; the
+    # adaptive fits stop at their noise floor instead of splitting forever. Revenue against
+    # the brute-force relaxed revenue; welfare against quad of g U with the singularity
+    # handled by quad's algebraic weight (weight="alg": (r - 1)^(-1/2)).
+    from market.urgency import Beta
+
+    model = GreedyModel(Quadratic(2), [0.5, 0.5], 0.125)
+    urgency = Beta(0.5, 2.0, 1.0, 2.0)
+    menu = OptimalTokenMenu(model, urgency)
+    assert menu.revenue == pytest.approx(_relaxed_revenue_by_brute_force(model, urgency), rel=1e-8)
+    # g(r) = (r-1)^{-1/2} (2-r) / B(1/2, 2), B(1/2, 2) = 4/3.
+    w, _ = integrate.quad(
+        lambda r: 0.75 * (2 - r) * menu.utility(np.array([r]))[0],
+        1,
+        2,
+        weight="alg",
+        wvar=(-0.5, 0),
+        epsabs=1e-13,
+    )
+    assert menu.welfare == pytest.approx(w, rel=1e-9)
+    assert menu.incentive_report().passes(1e-9)
