@@ -87,21 +87,27 @@ class UsageError(ValueError):
     """A bad command-line value (the message names the option, the value and the limit)."""
 
 
-def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    """The arguments of ``market run`` (values are checked by :func:`run_command`)."""
+def add_population_arguments(parser: argparse.ArgumentParser, engine: str) -> None:
+    """The arguments ``run`` and ``compare`` share: the scenario, its population and the
+    run folder (values are checked by :func:`_setup`)."""
     parser.add_argument("scenario", help="scenario file (TOML)")
     parser.add_argument("--users", metavar="N", help="number of users (default: the scenario's)")
     parser.add_argument("--seed", metavar="S", help="root seed >= 0 (default: the scenario's)")
     parser.add_argument(
-        "--engine", default="abm", metavar="{abm,vectorized}", help="simulation engine"
+        "--engine", default=engine, metavar="{abm,vectorized}", help="simulation engine"
     )
+    parser.add_argument("--out", metavar="DIR", default="runs", help="folder of runs (./runs)")
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``market run`` (values are checked by :func:`run_command`)."""
+    add_population_arguments(parser, engine="abm")
     parser.add_argument(
         "--policy",
         action="append",
         metavar="KIND_OR_NAME",
         help="simulate only this policy (repeatable; default: every policy)",
     )
-    parser.add_argument("--out", metavar="DIR", default="runs", help="folder of runs (./runs)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 

@@ -15,6 +15,7 @@ import math
 
 from market.sim.command import (
     PolicyRun,
+    add_population_arguments,
     _setup,
     _solved,
     _write_json,
@@ -27,13 +28,7 @@ __all__ = ["add_compare_arguments", "compare_command", "compare_rows", "format_c
 
 def add_compare_arguments(parser: argparse.ArgumentParser) -> None:
     """The arguments of ``market compare`` (values are checked by :func:`compare_command`)."""
-    parser.add_argument("scenario", help="scenario file (TOML)")
-    parser.add_argument("--users", metavar="N", help="number of users (default: the scenario's)")
-    parser.add_argument("--seed", metavar="S", help="root seed >= 0 (default: the scenario's)")
-    parser.add_argument(
-        "--engine", default="vectorized", metavar="{abm,vectorized}", help="simulation engine"
-    )
-    parser.add_argument("--out", metavar="DIR", default="runs", help="folder of runs (./runs)")
+    add_population_arguments(parser, engine="vectorized")
     parser.add_argument("--json", action="store_true", help="print the comparison as JSON")
     parser.add_argument(
         "--plot", action="store_true", help="also write the figures of `market plot` into the run"
