@@ -15,10 +15,10 @@ import math
 
 from market.sim.command import (
     PolicyRun,
-    add_population_arguments,
     _setup,
     _solved,
     _write_json,
+    add_population_arguments,
     guarded,
     simulate_to_folder,
 )
