@@ -273,9 +273,15 @@ def first_best_welfare(model: ConversationModel, urgency) -> float:
 
 
 def average_over_types(func, urgency, breakpoints) -> float:
-    """:math:`E[h(r)] = \\int_0^1 h(G^{-1}(u))\\,du` for a vectorised ``h``, integrated in
-    quantile space on piecewise Chebyshev panels (the type breakpoints mapped by ``G``)."""
+    """:math:`E[h(r)] = \\int g(r) h(r)\\,dr` for a vectorised ``h``.
+
+    Integrated over types on piecewise Chebyshev panels; where the density is infinite at an
+    end of the support (a Beta with ``a`` or ``b`` < 1), in quantile space instead,
+    :math:`\\int_0^1 h(G^{-1}(u))\\,du`, with the type breakpoints mapped by ``G``.
+    """
     lo, hi = float(urgency.low), float(urgency.high)
+    if np.all(np.isfinite(urgency.pdf(np.array([lo, hi])))):
+        return integrate_types(lambda z: urgency.pdf(z) * func(z), breakpoints)
     cuts = sorted({0.0, 1.0, *(float(urgency.cdf(b)) for b in breakpoints)})
 
     def of_quantile(u):
