@@ -2,39 +2,23 @@
 
 :func:`solve` builds the greedy model, Theorem 1's menu and the Section 2.2 family menus, and
 returns a :class:`market.results.Solution`. :func:`build_policies` gives the same policies as
-menus a simulated user can choose from, each beside its expected outcomes.
+menus a simulated user can choose from, each beside its expected outcomes
+(:class:`market.policies.SolvedPolicy`, solved by the policy layer).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
-from market.families import (
-    ConstantDelay,
-    Diffusion,
-    screen_constant_delay,
-    screen_diffusion,
-)
+from market.families import screen_constant_delay, screen_diffusion
 from market.greedy import GreedyModel
 from market.mechanism import OptimalTokenMenu, first_best_welfare
-from market.menu import FiniteMenu, Plan, ScheduleMenu
 from market.results import MenuRow, PolicySolution, Solution
 
 #: Menus are reported at this many evenly spaced urgencies from low to high.
 MENU_POINTS = 201
-
-
-@dataclass(frozen=True)
-class OfferedPolicy:
-    """A policy as the market deploys it: a menu over a model, and what theory expects."""
-
-    name: str
-    kind: str
-    menu: FiniteMenu | ScheduleMenu
-    expected: PolicySolution
 
 
 class Solver:
@@ -103,16 +87,18 @@ class Solver:
             found.append(self.diffusion)
         return tuple(found)
 
-    def compared(self) -> list:
-        """The scenario's ``[[policies]]`` (or the default set), each solved.
+    def compared(self, specs: list[dict] | None = None) -> list:
+        """Policies solved as menus users choose from: ``specs`` (default: the scenario's
+        ``[[policies]]``, or the default set).
 
-        Returns :class:`market.policies.SolvedPolicy` records in the scenario's order.
+        Returns :class:`market.policies.SolvedPolicy` records in the order of ``specs``.
         """
         from market.policies import default_policies, solve_policy
 
-        specs = [p.model_dump() for p in self.scenario.policies] or default_policies(
-            self.prior.size
-        )
+        if specs is None:
+            specs = [p.model_dump() for p in self.scenario.policies] or default_policies(
+                self.prior.size
+            )
         return [
             solve_policy(
                 spec,
@@ -137,55 +123,17 @@ class Solver:
             policies=self.policies(),
         )
 
-    def offered(self) -> list[OfferedPolicy]:
-        """The policies as menus users choose from (see :func:`build_policies`)."""
-        opt = self.optimal_menu
-        out = [
-            OfferedPolicy(
-                self.optimal.name,
-                self.optimal.kind,
-                ScheduleMenu(self.greedy, opt.cap, opt.price, opt.items),
-                self.optimal,
-            )
-        ]
-        delay = self.constant_delay
-        out.append(
-            OfferedPolicy(
-                delay.name,
-                delay.kind,
-                FiniteMenu(
-                    ConstantDelay(self.entropy, self.prior, self.token_rate),
-                    (Plan("constant delay", np.inf, _posted_price(delay)),),
-                ),
-                delay,
-            )
-        )
-        diff = self.diffusion
-        if diff is not None and _single_speed(diff):
-            out.append(
-                OfferedPolicy(
-                    diff.name,
-                    diff.kind,
-                    FiniteMenu(
-                        Diffusion(self.entropy, self.prior, self.token_rate),
-                        (Plan("diffusion", np.inf, _posted_price(diff)),),
-                    ),
-                    diff,
-                )
-            )
-        return out
+    def offered(self) -> list:
+        """The paper's policies as menus users choose from (see :func:`build_policies`)."""
+        specs = [{"kind": "optimal_token_menu"}, {"kind": "constant_delay"}]
+        if self.prior.size == 2:
+            specs.append({"kind": "diffusion"})
+        return [p for p in self.compared(specs) if p.kind != "diffusion" or _single_speed(p)]
 
 
-def _posted_price(policy: PolicySolution) -> float:
-    """The one price a family menu posts to the types it serves."""
-    prices = {round(row.price, 15) for row in policy.menu if row.served}
-    if len(prices) != 1:
-        raise ValueError(f"{policy.name}: expected one posted price, found {len(prices)}")
-    return prices.pop()
-
-
-def _single_speed(policy: PolicySolution) -> bool:
-    speeds = {row.extra.get("speed") for row in policy.menu if row.served}
+def _single_speed(policy) -> bool:
+    """A diffusion menu that sells one full-speed model (then it is one model at a price)."""
+    speeds = {row.extra.get("speed") for row in policy.expected.menu if row.served}
     return speeds == {1.0}
 
 
@@ -194,7 +142,7 @@ def solve(scenario) -> Solution:
     return Solver(scenario).solution()
 
 
-def build_policies(scenario) -> list[OfferedPolicy]:
+def build_policies(scenario) -> list:
     """The scenario's policies as menus over their deployed models, for simulation.
 
     The diffusion menu is included when it sells one full-speed model at a posted price

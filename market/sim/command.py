@@ -54,7 +54,7 @@ from market.sim.rundir import RunFolder, run_name
 from market.sim.vectorized import outcomes_of, timeseries_of
 
 if TYPE_CHECKING:
-    from market.solve import OfferedPolicy
+    from market.policies import SolvedPolicy
 
 __all__ = [
     "ENGINES",
@@ -149,7 +149,7 @@ def sample_interval(users: int, arrival_rate: float, samples: int = SAMPLES) -> 
 class PolicyRun:
     """One simulated policy: the offered policy and its realised summary."""
 
-    policy: OfferedPolicy
+    policy: SolvedPolicy
     realized: Realized
 
     def json_row(self) -> dict:
@@ -282,7 +282,7 @@ def simulate_to_folder(
 ) -> tuple[Path, list[PolicyRun]]:
     """Simulate ``policies`` on one population and write the run folder atomically.
 
-    ``policies`` are :class:`~market.solve.OfferedPolicy`-like records (``name``, ``kind``,
+    ``policies`` are :class:`~market.policies.SolvedPolicy`-like records (``name``, ``kind``,
     ``menu``, ``expected``). ``extra(folder, runs)``, if given, writes more files into the
     folder before it is put in place. Returns the run folder and the per-policy summaries.
     """
@@ -356,12 +356,12 @@ def simulate_to_folder(
     return run_dir, runs
 
 
-def menus_of(policies: list[OfferedPolicy]) -> pa.Table:
+def menus_of(policies: list[SolvedPolicy]) -> pa.Table:
     """The expected menu rows of every policy (``menus.parquet``)."""
     return pa.concat_tables(menu_table(p.name, p.kind, p.expected.menu) for p in policies)
 
 
-def stopping_laws_of(policies: list[OfferedPolicy]) -> pa.Table:
+def stopping_laws_of(policies: list[SolvedPolicy]) -> pa.Table:
     """The stopping law of each policy's deployed model that has a density (the greedy model,
     the diffusion; not a constant delay, whose law is a point mass): ``stopping_law.parquet``."""
     tables = [
