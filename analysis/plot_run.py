@@ -10,17 +10,14 @@ Prints the PNG files written, one per line; a missing or malformed run folder pr
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 
-from market.plots import add_plot_arguments, plot_command
+from market.cli import main as market
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="plot_run.py", description=__doc__.split("\n")[0])
-    add_plot_arguments(parser)
-    return plot_command(parser.parse_args(argv))
+    return market(["plot", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -6,21 +6,23 @@ r"""Reproduce the numbers of Sections 2.2 and 3.1 of Zhong (2025) with the packa
 
 The paper's example (Section 2.2): a binary state with prior :math:`\tfrac12`, the quadratic
 entropy, token rate :math:`\chi = \tfrac18`, urgency :math:`r` uniform on :math:`[1, 2]`. The
-package (:class:`market.solve.Solver`) computes, and this script sets beside the closed forms:
+package computes (through its public API, :func:`market.solve`), and this script sets beside
+the closed forms:
 
-- the revenues of the three policies (NOTES.md erratum 4): constant delay
+- the revenues of the three policies (docs/paper-notes.md erratum 4): constant delay
   :math:`\tfrac12 e^{-3}`, diffusion :math:`\operatorname{sech}(2\sqrt2)`, the optimal token
   menu :math:`0.2(1-e^{-2.5}) + 0.5e^{-1}E_1(1.5)`, and their ratios (8.11 and 1.71; the text
   says "8 times" and "2 times");
 - the posted prices of the two families, :math:`e^{-3}` and :math:`\operatorname{sech}(2\sqrt2)`;
-- the price schedule of Section 3.1 with the factor :math:`t` of NOTES.md erratum 2,
+- the price schedule of Section 3.1 with the factor :math:`t` of docs/paper-notes.md erratum 2,
   :math:`P(r) = (3 + 2e^{-5/2} - 5e^{-(r+\frac12)/(r-1)})/15`, at :math:`r = 1, 1.1, \dots, 2`;
 - the token caps :math:`\chi T(r) = \tfrac18/(r-1)` (unlimited at :math:`r = 1`);
-- the greedy model's stopping density :math:`f^*(t) = \tfrac12 e^{-t/2}` (NOTES.md erratum 3).
+- the greedy model's stopping density :math:`f^*(t) = \tfrac12 e^{-t/2}` (paper notes,
+  erratum 3).
 
 It writes ``results.md``, ``results.csv`` and three figures (``price_and_cap.png``,
 ``stopping_density.png``, ``revenues.png``) into a temporary sibling of the output folder and
-then puts it in place in one step (:func:`market.sim.rundir.replace_folder`), replacing an
+then puts it in place in one step (:func:`market.io.rundir.replace_folder`), replacing an
 earlier output only once the new one is complete. The tables are printed.
 """
 
@@ -42,10 +44,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from scipy.special import exp1
 
+import market as mk
+from market.io.rundir import replace_folder
 from market.plots.style import PAYMENT_UNIT, TIME_UNIT, URGENCY_LABEL, figure
-from market.scenario import parse_scenario
-from market.sim.rundir import replace_folder
-from market.solve import Solver
 
 #: The paper's example (Section 2.2), as in scenarios/paper_example.toml.
 PAPER_SCENARIO = """
@@ -84,7 +85,7 @@ COLUMNS = (
 )
 
 
-# -- the closed forms (Sections 2.2 and 3.1, with the errata of NOTES.md) --------------------
+# -- the closed forms (Sections 2.2 and 3.1, with the errata of docs/paper-notes.md) --------
 def revenue_constant_delay() -> float:
     """:math:`\\tfrac12 e^{-3}`: the posted price :math:`e^{-3}` to the types :math:`r \\le 1.5`."""
     return 0.5 * math.exp(-3.0)
@@ -147,9 +148,10 @@ class Row:
         ]
 
 
-def compute(solver: Solver) -> list[Row]:
-    """Every number of the comparison, computed by the package."""
-    optimal, delay, diffusion = solver.optimal, solver.constant_delay, solver.diffusion
+def compute(solution) -> list[Row]:
+    """Every number of the comparison, computed by the package (a :class:`market.Solution`)."""
+    optimal = solution["optimal token menu"]
+    delay, diffusion = solution["constant-delay menu"], solution["diffusion menu"]
     rows = [
         Row(
             "revenue",
@@ -215,9 +217,9 @@ def compute(solver: Solver) -> list[Row]:
             "",
         ),
     ]
-    menu = solver.optimal_menu
+    menu, chi = optimal.menu, optimal.model.token_rate
     r = np.array(URGENCIES)
-    for x, p in zip(URGENCIES, menu.price(r), strict=True):
+    for x, p in zip(URGENCIES, menu.price_of(r), strict=True):
         rows.append(
             Row(
                 "price P(r)",
@@ -228,11 +230,11 @@ def compute(solver: Solver) -> list[Row]:
                 "(3 + 2e^-5/2 − 5e^-(r+1/2)/(r−1))/15",
             )
         )
-    for x, c in zip(URGENCIES, menu.token_cap(r), strict=True):
+    for x, c in zip(URGENCIES, chi * menu.cap_of(r), strict=True):
         rows.append(
             Row("token cap χT(r)", "optimal token menu", x, float(c), token_cap(x), "(1/8)/(r − 1)")
         )
-    for t, f in zip(TIMES, solver.greedy.density(np.array(TIMES)), strict=True):
+    for t, f in zip(TIMES, optimal.model.density(np.array(TIMES)), strict=True):
         rows.append(
             Row("stopping density f*(t)", "greedy model", t, float(f), density(t), "1/2 e^-t/2")
         )
@@ -241,7 +243,7 @@ def compute(solver: Solver) -> list[Row]:
 
 def _posted(policy) -> float:
     """The one price a family menu posts to the types it serves (equal to 1e-12)."""
-    prices = np.array([row.price for row in policy.menu if row.served])
+    prices = np.array([row.price for row in policy.rows if row.served])
     if prices.size == 0 or np.ptp(prices) > POSTED_PRICE_TOLERANCE:
         raise ValueError(f"{policy.name}: expected one posted price to the buying types")
     return float(np.median(prices))
@@ -305,8 +307,9 @@ def markdown(rows: Sequence[Row]) -> str:
             "# Token Is All You Price, Sections 2.2 and 3.1: the package against the closed forms",
             "",
             "Binary state, prior 1/2, quadratic entropy, token rate χ = 1/8, urgency r uniform"
-            " on [1, 2]. `package`: computed by `market` (Solver); `closed form`: the paper's"
-            " formulas with the errata of NOTES.md (price: erratum 2; ratios: erratum 4).",
+            " on [1, 2]. `package`: computed by `market` (`market.solve`); `closed form`: the"
+            " paper's formulas with the errata of docs/paper-notes.md (price: erratum 2; ratios:"
+            " erratum 4).",
             f"Largest absolute difference: {worst:.1e}.",
             "",
             "## Revenues per user, their ratios and the families' posted prices",
@@ -355,14 +358,15 @@ def markdown(rows: Sequence[Row]) -> str:
     )
 
 
-def figures(solver: Solver, rows: Sequence[Row], out: Path) -> list[Path]:
+def figures(solution, rows: Sequence[Row], out: Path) -> list[Path]:
     """Price and token cap against r, f*(t), and the three revenues."""
-    menu = solver.optimal_menu
+    optimal = solution["optimal token menu"]
+    menu, chi = optimal.menu, optimal.model.token_rate
     r = np.linspace(1.0, 2.0, 401)
     r_points = np.array(URGENCIES)
     paths = [out / "price_and_cap.png", out / "stopping_density.png", out / "revenues.png"]
     with figure(paths[0], width=12, height=4.8, ncols=2) as (fig, (ax_p, ax_c)):
-        ax_p.plot(r, menu.price(r), linewidth=2, label="package: P(r)")
+        ax_p.plot(r, menu.price_of(r), linewidth=2, label="package: P(r)")
         ax_p.plot(
             r_points,
             [price(x) for x in r_points],
@@ -376,7 +380,7 @@ def figures(solver: Solver, rows: Sequence[Row], out: Path) -> list[Path]:
         ax_p.set_ylabel(f"price P(r) ({PAYMENT_UNIT})")
         ax_p.legend(loc="lower left", fontsize="small")
         inner = r[r > 1.0]
-        ax_c.plot(inner, menu.token_cap(inner), linewidth=2, label="package: χT(r)")
+        ax_c.plot(inner, chi * menu.cap_of(inner), linewidth=2, label="package: χT(r)")
         ax_c.plot(
             r_points[1:],
             [token_cap(x) for x in r_points[1:]],
@@ -393,7 +397,7 @@ def figures(solver: Solver, rows: Sequence[Row], out: Path) -> list[Path]:
         fig.suptitle("Section 3.1: the optimal menu, package against closed form")
     t = np.linspace(0.0, 14.0, 401)
     with figure(paths[1], width=7.5, height=4.8) as (fig, ax):
-        ax.plot(t, solver.greedy.density(t), linewidth=2, label="package: greedy model f*(t)")
+        ax.plot(t, optimal.model.density(t), linewidth=2, label="package: greedy model f*(t)")
         ax.plot(
             t[::20],
             [density(x) for x in t[::20]],
@@ -442,7 +446,7 @@ def figures(solver: Solver, rows: Sequence[Row], out: Path) -> list[Path]:
         ax.set_ylabel(f"revenue per user ({PAYMENT_UNIT})")
         ax.set_title("Sections 2.2 and 3.1: revenue of the three policies")
         handles = [
-            Patch(facecolor="#BBBBBB", edgecolor="black", label="package (market.solve.Solver)"),
+            Patch(facecolor="#BBBBBB", edgecolor="black", label="package (market.solve)"),
             Line2D(
                 [],
                 [],
@@ -451,7 +455,7 @@ def figures(solver: Solver, rows: Sequence[Row], out: Path) -> list[Path]:
                 linestyle="",
                 markersize=16,
                 markeredgewidth=2,
-                label="closed form (NOTES.md erratum 4)",
+                label="closed form (docs/paper-notes.md erratum 4)",
             ),
         ]
         ax.legend(handles=handles, loc="upper left", fontsize="small")
@@ -461,15 +465,16 @@ def figures(solver: Solver, rows: Sequence[Row], out: Path) -> list[Path]:
 def reproduce(out: str | os.PathLike) -> tuple[Path, list[Row]]:
     """Compute, then write ``out`` atomically; returns the folder and the rows."""
     out = Path(out)
-    solver = Solver(parse_scenario(PAPER_SCENARIO, "<paper example>"))
-    rows = compute(solver)
+    scenario = mk.parse_scenario(PAPER_SCENARIO, "<paper example>")
+    solution = mk.solve(scenario, ["optimal_token_menu", "constant_delay", "diffusion"])
+    rows = compute(solution)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.{os.getpid()}-{secrets.token_hex(4)}.partial"
     tmp.mkdir()
     try:
         write_csv(rows, tmp / "results.csv")
         (tmp / "results.md").write_text(markdown(rows), encoding="utf-8")
-        figures(solver, rows, tmp)
+        figures(solution, rows, tmp)
         replace_folder(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -21,13 +21,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+from market.solve import Solver, solve
 from scipy import integrate, optimize
 from scipy.special import exp1
 
-from market.greedy import GreedyModel
-from market.information import Shannon
 from market.scenario import load_scenario
-from market.solve import Solver, solve
+from market.theory.greedy import GreedyModel
+from market.theory.information import Shannon
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = ROOT / "scenarios" / "paper_example.toml"

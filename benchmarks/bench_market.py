@@ -35,14 +35,14 @@ from pathlib import Path
 
 import mesa
 import numpy as np
+from market.sim.command import sample_interval
+from market.solve import build_policies
 
 from market.scenario import load_scenario
 from market.sim.abm import MarketModel
-from market.sim.command import sample_interval
 from market.sim.draws import make_draws
-from market.sim.outcomes import prepare
+from market.sim.offer import prepare
 from market.sim.vectorized import outcomes_of
-from market.solve import build_policies
 
 PAPER_EXAMPLE = Path(__file__).resolve().parent.parent / "scenarios" / "paper_example.toml"
 

@@ -8,15 +8,13 @@ so P(tau > t | theta) = exp(-t/2).
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 
-from market.greedy import GreedyModel
-from market.information import make_entropy
-from market.menu import FiniteMenu, Plan, ScheduleMenu
-from market.sim.command import add_run_arguments
+from market.pricing.plans import FiniteMenu, Plan, ScheduleMenu
+from market.theory.greedy import GreedyModel
+from market.theory.information import make_entropy
 
 PAPER_EXAMPLE = Path(__file__).parent.parent / "scenarios" / "paper_example.toml"
 
@@ -64,12 +62,3 @@ def speed_menu(model) -> FiniteMenu:
 def uniform_for_time(tau) -> np.ndarray:
     """The breakthrough uniform giving time ``tau`` under P(tau > t | theta) = exp(-t/2)."""
     return np.exp(-RATE * np.asarray(tau, dtype=float))
-
-
-def run_args(*argv: str) -> argparse.Namespace:
-    """Parse ``market run`` arguments with the command's own parser."""
-    parser = argparse.ArgumentParser(prog="market run")
-    add_run_arguments(parser)
-    args = parser.parse_args(list(argv))
-    args.argv = ["market", "run", *argv]
-    return args

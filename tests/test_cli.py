@@ -4,15 +4,14 @@ import json
 import math
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pytest
 
 from market.cli import COMMANDS, main
-from market.results import MenuRow, PolicySolution, Solution
 
-PAPER_EXAMPLE = Path(__file__).parent.parent / "scenarios" / "paper_example.toml"
+ROOT = Path(__file__).parent.parent
+PAPER_EXAMPLE = ROOT / "scenarios" / "paper_example.toml"
 
 
 def bad_scenario(tmp_path: Path) -> Path:
@@ -28,6 +27,13 @@ def assert_one_error_line(captured, match: str) -> None:
     assert len(lines) == 1, captured.err
     assert lines[0].startswith("error: ")
     assert match in lines[0]
+
+
+def paper_optimal_revenue() -> float:
+    """Section 3.1: 0.2(1 − e^{-2.5}) + 0.5 e^{-1} E₁(1.5) (docs/paper-notes.md, erratum 4)."""
+    from scipy.special import exp1
+
+    return 0.2 * (1 - math.exp(-2.5)) + 0.5 * math.exp(-1) * exp1(1.5)
 
 
 # -- errors -----------------------------------------------------------------------------------
@@ -61,16 +67,19 @@ def test_bad_scenario_through_python_m(tmp_path):
     ]
 
 
-def test_solver_error_names_the_scenario(monkeypatch, capsys):
-    def solve(scenario):
-        raise ValueError("rate of state 2 is -0.1: expected > 0\n(Assumption 1(iii))")
+def test_every_problem_of_a_file_is_listed(tmp_path, capsys):
+    path = tmp_path / "two.toml"
+    text = PAPER_EXAMPLE.read_text(encoding="utf-8").replace("0.125", "-1").replace("2.0", '"x"')
+    path.write_text(text, encoding="utf-8")
+    assert main(["solve", str(path)]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2 and all(line.startswith(f"error: {path}: ") for line in lines)
+    assert "information.token_rate = -1" in lines[0] and "urgency.high = 'x'" in lines[1]
 
-    install_solver(monkeypatch, solve)
-    assert main(["solve", str(PAPER_EXAMPLE)]) == 2
-    assert_one_error_line(
-        capsys.readouterr(),
-        f"{PAPER_EXAMPLE}: rate of state 2 is -0.1: expected > 0 (Assumption 1(iii))",
-    )
+
+def test_unknown_policy_option(capsys):
+    assert main(["solve", str(PAPER_EXAMPLE), "--policy", "barter"]) == 2
+    assert_one_error_line(capsys.readouterr(), "--policy = barter: unknown policy; available: ")
 
 
 def test_traceback_flag_reraises(tmp_path):
@@ -91,82 +100,15 @@ def test_help_returns_0(capsys):
 
 
 def test_commands_are_a_registry():
-    add_arguments, handler = COMMANDS["solve"]
-    assert callable(add_arguments) and callable(handler)
+    assert set(COMMANDS) >= {"solve", "run", "compare", "plot"}
+    for module, summary in COMMANDS.values():
+        assert module.startswith("market.cli.") and summary
 
 
-# -- output of solve, with a stand-in solver --------------------------------------------------
-
-
-def install_solver(monkeypatch, solve) -> None:
-    module = types.ModuleType("market.solve")
-    module.solve = solve
-    monkeypatch.setitem(sys.modules, "market.solve", module)
-
-
-def hand_made_solution() -> Solution:
-    menu = tuple(
-        MenuRow(urgency=1 + i / 200, token_cap=None if i == 200 else 0.125 * i, price=0.1 + i)
-        for i in range(201)
-    )
-    unserved = (MenuRow(urgency=1.0, token_cap=None, price=0.0, served=False),)
-    return Solution(
-        scenario="hand-made",
-        switch_times=(0.0, 1.2345678901),
-        stationary_rate=0.5,
-        expected_time=2.0,
-        first_best_welfare=0.25,
-        policies=(
-            PolicySolution("opt", "token-cap", 0.2, 0.03, 0.23, menu),
-            PolicySolution("none", "nothing", 0.0, 0.0, 0.0, unserved),
-        ),
-    )
-
-
-def test_table_output(monkeypatch, capsys):
-    install_solver(monkeypatch, lambda scenario: hand_made_solution())
-    assert main(["solve", str(PAPER_EXAMPLE)]) == 0
-    out = capsys.readouterr().out
-    lines = out.splitlines()
-    header = next(line for line in lines if line.startswith("policy"))
-    for column in ("kind", "revenue", "user surplus", "welfare", "share of first-best"):
-        assert column in header
-    opt = next(line for line in lines if line.startswith("opt "))
-    assert opt.split() == ["opt", "token-cap", "0.2", "0.03", "0.23", "0.92"]  # 0.23 / 0.25
-    assert "first-best welfare: 0.25" in out
-    assert "switch times [0, 1.234568]" in out  # 7 significant digits
-    assert "stationary rate 0.5" in out and "E[tau] = 2" in out
-    assert "menu of opt (9 of 201 rows):" in out
-    menu = lines[lines.index("menu of opt (9 of 201 rows):") + 1 :][:10]
-    assert menu[0].split() == ["urgency", "token", "cap", "price"]
-    assert menu[1].split() == ["1", "0", "0.1"]  # first row of the menu
-    assert menu[-1].split() == ["2", "unlimited", "200.1"]  # last row: no cap
-    assert "not served" in out
-
-
-def test_json_output(monkeypatch, capsys):
-    install_solver(monkeypatch, lambda scenario: hand_made_solution())
-    assert main(["solve", str(PAPER_EXAMPLE), "--json"]) == 0
-    data = json.loads(capsys.readouterr().out)
-    assert data == hand_made_solution().to_dict()
-
-
-# -- with the real solver (market/solve.py) ---------------------------------------------------
-
-
-def paper_optimal_revenue() -> float:
-    """Optimal revenue of Section 3.1: 0.2(1 − e^{-2.5}) + 0.5 e^{-1} E₁(1.5) (NOTES.md, item 4)."""
-    from scipy.special import exp1
-
-    return 0.2 * (1 - math.exp(-2.5)) + 0.5 * math.exp(-1) * exp1(1.5)
-
-
-def test_paper_revenue_closed_form():
-    assert paper_optimal_revenue() == pytest.approx(0.2019806, abs=5e-8)  # NOTES.md, item 4
+# -- solve on the paper's example ---------------------------------------------------------------
 
 
 def test_paper_example_json():
-    pytest.importorskip("market.solve")
     proc = subprocess.run(
         [sys.executable, "-m", "market.cli", "solve", str(PAPER_EXAMPLE), "--json"],
         capture_output=True,
@@ -175,22 +117,78 @@ def test_paper_example_json():
     )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    assert set(data) == {"scenario", "model", "first_best_welfare", "policies"}
-    assert data["scenario"] == "paper-example"
-    assert set(data["model"]) == {"switch_times", "stationary_rate", "expected_time"}
-    # Section 3.1 / NOTES.md: total breakthrough rate ½ and E[τ] = (½ − ¼) / ⅛ = 2.
+    assert set(data) == {"scenario", "model", "first_best_welfare", "policies", "unavailable"}
+    assert data["scenario"] == "paper-example" and data["unavailable"] == []
+    # Section 3.1 / docs/paper-notes.md: total breakthrough rate ½ and E[τ] = (½ − ¼) / ⅛ = 2.
     assert data["model"]["stationary_rate"] == pytest.approx(0.5, abs=1e-9)
     assert data["model"]["expected_time"] == pytest.approx(2.0, abs=1e-9)
+    names = [p["name"] for p in data["policies"]]
+    assert names[0] == "optimal token menu" and "diffusion menu" in names and len(names) == 9
     for policy in data["policies"]:
-        assert {"name", "kind", "revenue", "user_surplus", "welfare", "menu"} <= set(policy)
-    # The optimal menu earns the most of all policies.
+        keys = {"name", "kind", "revenue", "user_surplus", "welfare", "menu", "pooled"}
+        assert keys <= set(policy)
     best = max(p["revenue"] for p in data["policies"])
     assert best == pytest.approx(paper_optimal_revenue(), abs=1e-9)
+    # First best ½ log(5/3) (∫_1^2 dr/(2r + 1)).
+    assert data["first_best_welfare"] == pytest.approx(0.5 * math.log(5 / 3), rel=1e-12)
 
 
 def test_paper_example_table(capsys):
-    pytest.importorskip("market.solve")
     assert main(["solve", str(PAPER_EXAMPLE)]) == 0
     out = capsys.readouterr().out
-    assert "share of first-best" in out and "first-best welfare" in out
+    header = next(line for line in out.splitlines() if line.startswith("policy"))
+    for column in ("kind", "revenue", "user surplus", "welfare", "of first best"):
+        assert column in header
+    assert "first-best welfare: 0.2554128" in out  # ½ log(5/3)
     assert f"{paper_optimal_revenue():.7g}" in out  # 0.2019806
+    assert "optimal token menu: schedule (9 of 201 sampled types)" in out
+    assert "flat price: plans" in out
+
+
+def test_pooled_types_are_reported(capsys):
+    # The bimodal population's log G is not concave: the optimal menu pools an interval.
+    path = ROOT / "scenarios" / "bimodal_population.toml"
+    assert main(["solve", str(path), "--policy", "optimal token menu", "--json"]) == 0
+    (policy,) = json.loads(capsys.readouterr().out)["policies"]
+    assert len(policy["pooled"]) >= 1
+    for r_from, r_to, cap in policy["pooled"]:
+        assert r_from < r_to and cap > 0
+    assert main(["solve", str(path), "--policy", "optimal_token_menu"]) == 0
+    assert "pooled: urgencies [" in capsys.readouterr().out
+
+
+def test_policy_that_does_not_apply_is_listed(capsys):
+    path = ROOT / "scenarios" / "three_state_shannon.toml"
+    assert main(["solve", str(path), "--policy", "diffusion", "--policy", "flat"]) == 0
+    out = capsys.readouterr().out
+    assert "diffusion menu (diffusion): not applicable: needs 2 states (the prior has 3)" in out
+    assert main(["solve", str(path), "--policy", "diffusion", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["policies"] == []
+    assert data["unavailable"] == [
+        {
+            "name": "diffusion menu",
+            "kind": "diffusion",
+            "reason": "needs 2 states (the prior has 3)",
+        }
+    ]
+
+
+def test_solve_loads_nothing_heavy():
+    # `market solve` imports neither Mesa, SimPy, matplotlib, seaborn, pyarrow nor pandas.
+    code = (
+        "import sys, io, contextlib\n"
+        "from market.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    assert main(['solve', {str(PAPER_EXAMPLE)!r}]) == 0\n"
+        "heavy = ('mesa', 'simpy', 'matplotlib', 'seaborn', 'pyarrow', 'pandas', 'dask')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"
+
+
+def test_import_market_is_light():
+    code = "import sys, market; print(sorted(m for m in sys.modules if m.startswith(('scipy', 'mesa', 'pandas', 'pyarrow', 'matplotlib'))))"  # noqa: E501
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from market.cli import main
-from market.sim import command
+from market.io import runfolder
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))
@@ -16,7 +16,7 @@ PAPER = ROOT / "scenarios" / "paper_example.toml"
 
 @pytest.fixture(autouse=True)
 def no_git(monkeypatch):
-    monkeypatch.setattr(command, "git_revision", lambda: "0" * 40)
+    monkeypatch.setattr(runfolder, "git_revision", lambda: "0" * 40)
 
 
 def _compare(capsys, scenario, tmp_path, *extra):

@@ -14,17 +14,17 @@ import pytest
 from scipy import integrate, optimize
 from scipy.linalg import solve_banded
 
-from market.families import (
+from market.numerics.optimize import golden_max as _golden_max
+from market.theory.families import (
     ConstantDelay,
     Diffusion,
-    _golden_max,
     screen_constant_delay,
     screen_diffusion,
 )
-from market.incentives import check_menu
-from market.information import Mahalanobis, Quadratic, Shannon
-from market.models import ConversationModel
-from market.urgency import Beta, Mixture, Uniform
+from market.theory.incentives import check_menu
+from market.theory.information import Mahalanobis, Quadratic, Shannon
+from market.theory.models import ConversationModel
+from market.theory.urgency import Beta, Mixture, Uniform
 
 CHI = 1 / 8  # paper example: E[(mu_{t+s} - mu_t)^2] <= s/8 (Section 2.2)
 HALF = [0.5, 0.5]
@@ -109,17 +109,15 @@ def test_screen_constant_delay_paper_example():
     # welfare = int_1^1.5 e^{-2r} dr = (e^{-2} - e^{-3}) / 2 (closed form)
     assert sol.welfare == pytest.approx((math.exp(-2) - math.exp(-3)) / 2, abs=1e-10)
     assert sol.user_surplus == pytest.approx(sol.welfare - sol.revenue, abs=1e-15)
-    assert "r* = 1.5" in sol.notes and "agreeing with r*" in sol.notes
-    served = np.array([row.served for row in sol.menu])
+    assert sol.threshold == pytest.approx(1.5, abs=1e-12)
+    assert "serving [1, 1.5]" in sol.notes and "agreeing with r*" in sol.notes
+    assert sol.model.delay == pytest.approx(2.0)
+    served = sol.speed > 0
     np.testing.assert_array_equal(served, PAPER_GRID <= 1.5)
-    for row in sol.menu:
-        assert row.extra == {"delay": pytest.approx(2.0)}
-        if row.served:
-            assert row.token_cap is None and row.price == pytest.approx(math.exp(-3), rel=1e-12)
-        else:
-            assert row.token_cap == 0.0 and row.price == 0.0
+    np.testing.assert_allclose(sol.price[served], math.exp(-3), rtol=1e-12)
+    assert np.all(sol.price[~served] == 0.0)
     # Independent IC/IR check: type i from item j gets e^{-2 r_i} if item j is served.
-    prices = np.array([row.price for row in sol.menu])
+    prices = sol.price
     utility = np.exp(-2 * PAPER_GRID)[:, None] * served[None, :]
     assert check_menu(PAPER_GRID, utility, prices).passes(1e-9)
 
@@ -358,9 +356,7 @@ def test_shannon_extreme_prior_supports_only_uncapped_laplace():
 
 # -- diffusion menu ---------------------------------------------------------------------------
 def menu_ic_report(sol, model: Diffusion):
-    r = np.array([row.urgency for row in sol.menu])
-    s = np.array([row.extra["speed"] for row in sol.menu])
-    prices = np.array([row.price for row in sol.menu])
+    r, s, prices = sol.grid, sol.speed, sol.price
     safe = np.where(s > 0, s, 1.0)
     ratio, where = np.unique(r[:, None] / safe[None, :], return_inverse=True)  # few distinct
     utility = np.where(s[None, :] > 0, model.utility(ratio)[where], 0.0)
@@ -372,12 +368,9 @@ def test_screen_diffusion_paper_example():
     # Section 2.2 and NOTES.md erratum 4: sigma* = 1/(2 sqrt 2) for every type, price and
     # revenue sech(2 sqrt 2) = 0.1177999.
     assert sol.revenue == pytest.approx(1 / math.cosh(2 * math.sqrt(2)), abs=1e-9)
-    assert sol.kind == "diffusion" and sol.name == "diffusion menu"
-    for row in sol.menu:
-        assert row.served and row.token_cap is None
-        assert row.extra["speed"] == 1.0
-        assert row.extra["volatility"] == pytest.approx(1 / (2 * math.sqrt(2)), rel=1e-14)
-        assert row.price == pytest.approx(1 / math.cosh(2 * math.sqrt(2)), abs=1e-12)
+    assert np.all(sol.speed == 1.0)
+    assert sol.model.volatility == pytest.approx(1 / (2 * math.sqrt(2)), rel=1e-14)
+    np.testing.assert_allclose(sol.price, 1 / math.cosh(2 * math.sqrt(2)), atol=1e-12)
     # welfare = int_1^2 sech(2 sqrt r) dr, by adaptive quadrature.
     welfare, _ = integrate.quad(lambda r: 1 / math.cosh(2 * math.sqrt(r)), 1, 2, epsabs=1e-14)
     assert sol.welfare == pytest.approx(welfare, abs=1e-10)
@@ -415,14 +408,14 @@ def test_screen_diffusion_falls_back_to_a_posted_price():
     r = np.linspace(0.1, 6.0, 20_001)
     assert np.all((urgency.cdf(r) * model.utility(r)) <= 0.5 * model.utility(0.2) + 1e-15)
     assert sol.revenue == pytest.approx(0.5 * float(model.utility(0.2)), rel=1e-12)
-    assert [row.served for row in sol.menu] == list(np.linspace(0.1, 6.0, 201) <= 0.2 + 1e-12)
+    assert list(sol.speed > 0) == list(np.linspace(0.1, 6.0, 201) <= 0.2 + 1e-12)
     assert menu_ic_report(sol, model).passes(1e-9)
 
 
 def test_screen_diffusion_shannon_is_incentive_compatible():
     sol = screen_diffusion(Shannon(2), HALF, CHI, PAPER_URGENCY, PAPER_GRID)
     model = Diffusion(Shannon(2), HALF, CHI)
-    served = [row.urgency for row in sol.menu if row.served]
+    served = list(sol.grid[sol.speed > 0])
     # s in {0, 1} on an interval, so revenue = G(r*) U_1(r*) with r* the last served type.
     r_star = optimize.brentq(
         lambda r: float(model.utility(r) + (r - 1) * model.utility_dr(r)), 1.2, 1.9, xtol=1e-14

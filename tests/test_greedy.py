@@ -6,8 +6,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
 
-from market.greedy import GreedyModel
-from market.information import AssumptionViolation, Mahalanobis, Quadratic, Shannon
+from market.theory.greedy import GreedyModel
+from market.theory.information import AssumptionViolation, Mahalanobis, Quadratic, Shannon
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +116,7 @@ def test_greedy_properties(kind, n, chi, seed):
     prior = rng.dirichlet(np.ones(n))
     prior = (prior + 0.02) / (1 + 0.02 * n)
     try:
-        model = GreedyModel(_entropy(kind, n, seed), prior, chi, label="prop")
+        model = GreedyModel(_entropy(kind, n, seed), prior, chi)
     except AssumptionViolation as err:
         # A path that leaves what Assumption 1 guarantees (a non-positive rate, or an active
         # state's belief reaching 0) is reported, naming the scenario (NOTES.md erratum 6).

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import rel_entr
 
-from market.information import (
+from market.theory.information import (
     AssumptionViolation,
     Mahalanobis,
     Quadratic,

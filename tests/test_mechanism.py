@@ -5,10 +5,10 @@ import pytest
 from scipy import integrate, optimize
 from scipy.special import exp1
 
-from market.greedy import GreedyModel
-from market.information import Quadratic, Shannon
-from market.mechanism import OptimalTokenMenu, first_best_welfare, ironed_pools
-from market.urgency import Mixture, TruncNormal, Uniform
+from market.theory.greedy import GreedyModel
+from market.theory.information import Quadratic, Shannon
+from market.theory.mechanism import OptimalTokenMenu, first_best_welfare, ironed_pools
+from market.theory.urgency import Mixture, TruncNormal, Uniform
 
 # NOTES.md erratum 4: the optimal revenue of the paper's example.
 PAPER_REVENUE = 0.2 * (1 - np.exp(-2.5)) + 0.5 * np.exp(-1) * exp1(1.5)
@@ -152,7 +152,7 @@ def test_density_infinite_at_the_lowest_type():
     # adaptive fits stop at their noise floor instead of splitting forever. Revenue against
     # the brute-force relaxed revenue; welfare against quad of g U with the singularity
     # handled by quad's algebraic weight (weight="alg": (r - 1)^(-1/2)).
-    from market.urgency import Beta
+    from market.theory.urgency import Beta
 
     model = GreedyModel(Quadratic(2), [0.5, 0.5], 0.125)
     urgency = Beta(0.5, 2.0, 1.0, 2.0)

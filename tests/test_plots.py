@@ -14,11 +14,12 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from sim_helpers import PAPER_EXAMPLE, run_args
+from sim_helpers import PAPER_EXAMPLE
 
 from market import plots
+from market.cli import main
+from market.io import runfolder
 from market.plots.outcomes import BOOTSTRAP_RESAMPLES, bootstrap_revenue
-from market.sim import command
 
 USERS = 2000
 FIGURES = [
@@ -37,12 +38,13 @@ MIN_PNG_BYTES = 10_000
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs")
-    args = run_args(
-        str(PAPER_EXAMPLE), "--users", str(USERS), "--engine", "vectorized", "--out", str(out)
-    )
+    argv = ["run", str(PAPER_EXAMPLE), "--users", str(USERS), "--engine", "vectorized"]
+    argv += ["--out", str(out)]
+    for kind in ("optimal_token_menu", "constant_delay", "diffusion"):  # the paper's three
+        argv += ["--policy", kind]
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(command, "git_revision", lambda: "0" * 40)
-        assert command.run_command(args) == 0
+        mp.setattr(runfolder, "git_revision", lambda: "0" * 40)
+        assert main(argv) == 0
     (folder,) = out.iterdir()
     return folder
 
@@ -186,24 +188,16 @@ def test_damaged_parquet(run_dir, tmp_path):
 
 
 # -- market plot -----------------------------------------------------------------------------
-def plot_args(*argv):
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="market plot")
-    plots.add_plot_arguments(parser)
-    return parser.parse_args(list(argv))
-
-
 def test_plot_command_prints_the_figures(tmp_path, capsys, monkeypatch):
     written = [tmp_path / "a.png", tmp_path / "b.png"]
     monkeypatch.setattr(plots, "plot_run", lambda run_dir: written)
-    assert plots.plot_command(plot_args(str(tmp_path))) == 0
+    assert main(["plot", str(tmp_path)]) == 0
     captured = capsys.readouterr()
     assert captured.out.splitlines() == [str(p) for p in written] and captured.err == ""
 
 
 def test_plot_command_error_is_one_line(tmp_path, capsys):
-    assert plots.plot_command(plot_args(str(tmp_path / "nowhere"))) == 2
+    assert main(["plot", str(tmp_path / "nowhere")]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.splitlines() == [

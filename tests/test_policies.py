@@ -1,4 +1,4 @@
-"""Pricing policies (market.policies): closed forms on the paper's example, independent
+"""Pricing policies (market.pricing): closed forms on the paper's example, independent
 optimisations, brute-force choices, the theory's inequalities and the validation messages.
 
 The paper's example (Section 3.1): quadratic H, prior (1/2, 1/2), chi = 1/8, r ~ U[1, 2];
@@ -14,18 +14,13 @@ import pytest
 from scipy import integrate, optimize
 from scipy.special import exp1
 
-from market.greedy import GreedyModel
-from market.information import Quadratic, Shannon
-from market.policies import (
-    Market,
-    MeteredMenu,
-    PolicyError,
-    choice_regions,
-    default_policies,
-    quitting_time,
-    solve_policy,
-)
-from market.urgency import Uniform
+from market.pricing import Market, default_policies, solve_policies, solve_policy
+from market.pricing.metered import MeteredMenu, quitting_time
+from market.pricing.regions import choice_regions
+from market.scenario.policies import PolicyError, parse_policy
+from market.theory.greedy import GreedyModel
+from market.theory.information import Quadratic, Shannon
+from market.theory.urgency import Uniform
 
 CHI = 0.125
 GRID = np.linspace(1.0, 2.0, 201)
@@ -47,10 +42,13 @@ class Setting:
         self.model = GreedyModel(entropy, prior, chi)
         self.urgency = Uniform(1.0, 2.0)
 
+    @property
+    def market(self):
+        return Market(self.model, self.urgency, GRID, self.entropy, self.prior)
+
     def solve(self, spec, index=None):
-        return solve_policy(
-            spec, self.model, self.urgency, GRID, self.entropy, self.prior, self.chi, index
-        )
+        parsed = parse_policy(spec, index=index)
+        return solve_policy(self.market, parsed.kind, parsed.name, parsed.values)
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +75,8 @@ def test_flat_paper_closed_form(paper):
     sol = paper.solve({"kind": "flat"})
     assert sol.parameters["price"] == pytest.approx(0.2, rel=1e-12)
     assert sol.revenue == pytest.approx(0.2, rel=1e-12)
-    assert sol.expected.welfare == pytest.approx(math.log(5 / 3) / 2, rel=1e-12)
-    assert sol.expected.user_surplus == pytest.approx(math.log(5 / 3) / 2 - 0.2, rel=1e-10)
+    assert sol.welfare == pytest.approx(math.log(5 / 3) / 2, rel=1e-12)
+    assert sol.user_surplus == pytest.approx(math.log(5 / 3) / 2 - 0.2, rel=1e-10)
     assert sol.participation == pytest.approx(1.0, abs=1e-12)
     assert sol.tokens_per_user == pytest.approx(0.25, rel=1e-12)
 
@@ -88,7 +86,7 @@ def test_flat_fixed_price(paper):
     sol = paper.solve({"kind": "flat", "price": 0.25})
     assert sol.revenue == pytest.approx(0.125, rel=1e-12)
     assert sol.participation == pytest.approx(0.5, rel=1e-12)
-    assert sol.expected.welfare == pytest.approx(math.log(4 / 3) / 2, rel=1e-12)
+    assert sol.welfare == pytest.approx(math.log(4 / 3) / 2, rel=1e-12)
     assert sol.tokens_per_user == pytest.approx(0.125, rel=1e-12)
     assert sol.menu.choose(np.array([1.49, 1.51])).buys.tolist() == [True, False]
 
@@ -109,7 +107,7 @@ def test_per_token_fixed_price_closed_form(paper):
     sol = paper.solve({"kind": "per_token", "per_token": p})
     revenue, welfare, tokens = _per_token_closed(q)
     assert sol.revenue == pytest.approx(revenue, rel=1e-10)
-    assert sol.expected.welfare == pytest.approx(welfare, rel=1e-10)
+    assert sol.welfare == pytest.approx(welfare, rel=1e-10)
     assert sol.tokens_per_user == pytest.approx(tokens, rel=1e-10)
     assert sol.participation == pytest.approx(1.0, abs=1e-12)
     r = np.array([1.0, 1.5, 2.0])
@@ -204,7 +202,7 @@ def test_tiers_rise_with_count_towards_optimal(paper, paper_tiers):
     assert revenues[-1] > revenues[0] + 1e-3
     assert all(r <= optimal + 1e-9 for r in revenues)
     for sol in paper_tiers.values():
-        assert "WARNING" not in sol.expected.notes  # users' choices = relaxed revenue
+        assert "WARNING" not in sol.notes  # users' choices = relaxed revenue
 
 
 def test_two_tiers_independent_optimum(paper, paper_tiers):
@@ -267,7 +265,7 @@ def test_custom_regions_against_brute_force(paper):
         assert share == pytest.approx(reg.high - reg.low, abs=2.0 / n)
     assert sol.revenue == pytest.approx(np.mean(choice.price), abs=2e-5)
     welfare = np.mean(choice.expected_utility)
-    assert sol.expected.welfare == pytest.approx(welfare, abs=1e-5)
+    assert sol.welfare == pytest.approx(welfare, abs=1e-5)
     assert sol.participation == pytest.approx(np.mean(choice.buys), abs=2.0 / n)
     # Each interior boundary is an exact indifference point (closed forms).
     caps = [0.1 / CHI, 0.25 / CHI, np.inf]
@@ -280,18 +278,19 @@ def test_custom_regions_against_brute_force(paper):
 
 # -- every policy --------------------------------------------------------------------------
 def _check_all(setting, extra=()):
-    specs = default_policies(len(setting.prior)) + list(extra)
-    solved = [setting.solve(spec, i) for i, spec in enumerate(specs)]
+    specs = [parse_policy(s, i).to_spec() for i, s in enumerate(default_policies() + list(extra))]
+    solved, skipped = solve_policies(setting.market, specs)
+    assert [u.kind for u in skipped] == ([] if len(setting.prior) == 2 else ["diffusion"])
     optimal = solved[0]
     assert optimal.kind == "optimal_token_menu"
     for sol in solved:
-        e = sol.expected
+        e = sol
         assert e.revenue <= optimal.revenue + 1e-9, sol.name
         assert e.welfare == pytest.approx(e.revenue + e.user_surplus, rel=1e-12)
         assert e.user_surplus >= -1e-12
         assert 0 <= sol.participation <= 1 + 1e-12
         assert sol.tokens_per_user >= 0
-        assert len(e.menu) == GRID.size
+        assert len(e.rows) == GRID.size
     return {sol.kind + str(sol.parameters.get("count", "")): sol for sol in solved}
 
 
@@ -323,9 +322,10 @@ def test_every_policy_below_optimal_shannon(shannon):
     "spec, message",
     [
         ({"kind": "tiers", "name": "three tiers", "count": 0},
-         r"^policies\[2\] \(tiers 'three tiers'\): count = 0: expected an integer >= 1$"),
+         r"^policies\[2\] \(tiers 'three tiers'\): count = 0: expected an integer from 1 to 10$"),
         ({"kind": "tiers", "count": 2.5}, r"policies\[2\] \(tiers\): count = 2.5: expected an "
-         r"integer >= 1"),
+         r"integer from 1 to 10"),
+        ({"kind": "tiers", "count": 11}, r"count = 11: expected an integer from 1 to 10"),
         ({"kind": "flat", "name": "f", "price": -1},
          r"^policies\[2\] \(flat 'f'\): price = -1: expected a price >= 0$"),
         ({"kind": "tiers", "caps": [1, -0.5]}, r"caps\[1\] = -0.5: expected a token cap >= 0"),
@@ -343,7 +343,7 @@ def test_every_policy_below_optimal_shannon(shannon):
         ({"kind": "flat", "prise": 0.2},
          r"^policies\[2\] \(flat\): prise = 0.2: unknown parameter \(flat takes price\)$"),
         ({"kind": "two_part", "fee": True}, r"fee = True: expected a number"),
-        ({"kind": "tiers"}, r"count = None: expected an integer >= 1 \(it is missing\)"),
+        ({"kind": "tiers"}, r"count = None: expected an integer from 1 to 10 \(it is missing\)"),
     ],
 )  # fmt: skip
 def test_validation_messages(paper, spec, message):
@@ -351,16 +351,17 @@ def test_validation_messages(paper, spec, message):
         paper.solve(spec, index=2)
 
 
-def test_diffusion_needs_two_states(shannon):
-    with pytest.raises(PolicyError, match=r"diffusion needs 2 states, the prior has 3"):
-        shannon.solve({"kind": "diffusion"}, index=0)
+def test_diffusion_does_not_apply_to_three_states(shannon):
+    # Listed with the reason, never dropped silently.
+    solved, skipped = solve_policies(shannon.market, [{"kind": "diffusion", "name": "d"}])
+    assert solved == () and len(skipped) == 1
+    assert skipped[0].name == "d" and "needs 2 states (the prior has 3)" in skipped[0].reason
 
 
 def test_default_policies():
-    kinds = [s["kind"] for s in default_policies(2)]
+    kinds = [s["kind"] for s in default_policies()]
     assert kinds == [
         "optimal_token_menu", "flat", "per_token", "two_part", "tiers", "tiers",
         "speed_tiers", "constant_delay", "diffusion",
     ]  # fmt: skip
-    assert "diffusion" not in [s["kind"] for s in default_policies(3)]
-    assert [s.get("count") for s in default_policies(3) if s["kind"] == "tiers"] == [2, 3]
+    assert [s.get("count") for s in default_policies() if s["kind"] == "tiers"] == [2, 3]

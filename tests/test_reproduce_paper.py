@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from scipy.special import exp1
 
-from market.sim import rundir
+from market.io import rundir
 
 SCRIPT = Path(__file__).parent.parent / "analysis" / "reproduce_paper.py"
 #: Agreement required of every number with its closed form.

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from market.scenario import load_scenario
-from market.solve import Solver
+from market.api import solve
+from market.scenario import build_market, load_scenario
+from market.theory.mechanism import OptimalTokenMenu
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[1] / "scenarios").glob("*.toml"))
 
@@ -20,8 +21,7 @@ def test_the_library_is_there():
 def test_scenario_solves(path):
     scenario = load_scenario(path)
     assert scenario.description.strip()
-    solver = Solver(scenario)
-    solution = solver.solution()
+    solution = solve(scenario)
     optimal = next(p for p in solution.policies if p.kind == "optimal_token_menu")
     for policy in solution.policies:
         # Theorem 1: nothing beats the optimal token menu; welfare = revenue + surplus and
@@ -29,5 +29,6 @@ def test_scenario_solves(path):
         assert policy.revenue <= optimal.revenue + 1e-9, policy.name
         assert policy.welfare == pytest.approx(policy.revenue + policy.user_surplus, abs=1e-12)
         assert policy.welfare <= solution.first_best_welfare + 1e-9
-        assert len(policy.menu) == 201
-    assert solver.optimal_menu.incentive_report().passes(1e-9)
+        assert len(policy.rows) == 201
+    market = build_market(scenario)
+    assert OptimalTokenMenu(market.model, market.urgency).incentive_report().passes(1e-9)

@@ -1,7 +1,6 @@
 """``market run``: the run folder, its files, reproducibility and one-line errors.
 
-The command is called through :func:`market.sim.command.run_command` with arguments parsed
-by its own parser (:func:`sim_helpers.run_args`). ``git rev-parse`` is replaced by a stub.
+The command is called through :func:`market.cli.main`. ``git rev-parse`` is replaced by a stub.
 """
 
 import json
@@ -11,11 +10,15 @@ import stat
 import numpy as np
 import pandas as pd
 import pytest
-from sim_helpers import PAPER_EXAMPLE, run_args
+from sim_helpers import PAPER_EXAMPLE
 
-from market.sim import command
-from market.sim.records import USERS_SCHEMA
-from market.sim.rundir import RunFolder
+from market.cli import main
+from market.cli.errors import EXIT_INTERRUPTED
+from market.io import metadata, runfolder
+from market.io.rundir import RunFolder
+from market.io.tables import USERS_SCHEMA
+from market.sim.engine import sample_interval
+from market.sim.stats import Estimate
 
 USERS = "1500"
 FILES = {
@@ -24,6 +27,7 @@ FILES = {
     "menus.parquet",
     "stopping_law.parquet",
     "summary.json",
+    "compare.json",
     "scenario.toml",
     "metadata.json",
 }
@@ -31,12 +35,11 @@ FILES = {
 
 @pytest.fixture(autouse=True)
 def no_git(monkeypatch):
-    monkeypatch.setattr(command, "git_revision", lambda: "0" * 40)
+    monkeypatch.setattr(runfolder, "git_revision", lambda: "0" * 40)
 
 
 def run(tmp_path, *extra, out="runs"):
-    args = run_args(str(PAPER_EXAMPLE), "--users", USERS, "--out", str(tmp_path / out), *extra)
-    return command.run_command(args)
+    return main(["run", str(PAPER_EXAMPLE), "--users", USERS, "--out", str(tmp_path / out), *extra])
 
 
 def run_json(tmp_path, capsys, *extra, out="runs"):
@@ -57,19 +60,18 @@ def test_run_folder_is_complete(tmp_path, capsys):
     assert stat.S_IMODE(run_dir.stat().st_mode) == 0o777 & ~umask  # usual permissions
 
     policies = result["policies"]
-    names = [p["name"] for p in policies]
-    assert len(names) >= 2
+    names = [p["policy"] for p in policies]
+    assert len(names) == 9  # the default set (the scenario lists no policies)
     for row in policies:
         assert set(row) == {
-            "name", "kind", "users",
-            "revenue_per_user", "revenue_se", "expected_revenue",
-            "welfare_per_user", "welfare_se", "expected_welfare",
-            "user_surplus_per_user", "user_surplus_se", "expected_user_surplus",
+            "policy", "kind", "users", "participation", "expected_participation",
+            "revenue", "revenue_se", "expected_revenue",
+            "welfare", "welfare_se", "expected_welfare",
+            "user_surplus", "user_surplus_se", "expected_user_surplus",
+            "tokens_per_user", "expected_tokens_per_user",
         }  # fmt: skip
         assert row["users"] == int(USERS)
-        np.testing.assert_allclose(
-            row["welfare_per_user"], row["revenue_per_user"] + row["user_surplus_per_user"]
-        )
+        np.testing.assert_allclose(row["welfare"], row["revenue"] + row["user_surplus"])
 
     users = pd.read_parquet(run_dir / "users.parquet")
     assert list(users.columns) == USERS_SCHEMA.names
@@ -84,7 +86,7 @@ def test_run_folder_is_complete(tmp_path, capsys):
     # Revenue per user in the JSON is the mean payment in the table.
     means = users.groupby("policy", sort=False).payment.mean()
     for row in policies:
-        assert row["revenue_per_user"] == pytest.approx(means[row["name"]], rel=1e-12)
+        assert row["revenue"] == pytest.approx(means[row["policy"]], rel=1e-12)
 
     series = pd.read_parquet(run_dir / "timeseries.parquet")
     assert set(series.policy) == set(names)
@@ -129,14 +131,14 @@ def test_engines_write_the_same_users(tmp_path, capsys):
 def test_policy_selection_by_kind_or_name(tmp_path, capsys):
     everything = run_json(tmp_path, capsys, out="all")["policies"]
     first, second = everything[0], everything[1]
-    chosen = run_json(tmp_path, capsys, "--policy", first["kind"], "--policy", second["name"])
-    assert [p["name"] for p in chosen["policies"]] == [first["name"], second["name"]]
+    chosen = run_json(tmp_path, capsys, "--policy", first["kind"], "--policy", second["policy"])
+    assert [p["policy"] for p in chosen["policies"]] == [first["policy"], second["policy"]]
     users = pd.read_parquet(f"{chosen['run_dir']}/users.parquet")
-    assert set(users.policy) == {first["name"], second["name"]}
+    assert set(users.policy) == {first["policy"], second["policy"]}
 
 
 def test_an_existing_run_is_never_overwritten(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(command, "run_name", lambda scenario, when: "fixed")
+    monkeypatch.setattr(runfolder, "run_name", lambda scenario, when: "fixed")
     taken = tmp_path / "runs" / "fixed"
     taken.mkdir(parents=True)
     (taken / "keep.txt").write_text("an earlier run")
@@ -165,8 +167,7 @@ def test_summary_table(tmp_path, capsys):
     ],
 )
 def test_bad_options_are_one_line_and_status_2(tmp_path, capsys, extra, message):
-    args = run_args(str(PAPER_EXAMPLE), "--out", str(tmp_path / "runs"), *extra)
-    assert command.run_command(args) == 2
+    assert main(["run", str(PAPER_EXAMPLE), "--out", str(tmp_path / "runs"), *extra]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert len(captured.err.splitlines()) == 1
@@ -176,16 +177,15 @@ def test_bad_options_are_one_line_and_status_2(tmp_path, capsys, extra, message)
 
 def test_unknown_policy_lists_the_available_ones(tmp_path, capsys):
     everything = run_json(tmp_path, capsys, out="all")["policies"]
-    args = run_args(str(PAPER_EXAMPLE), "--out", str(tmp_path / "runs"), "--policy", "nope")
-    assert command.run_command(args) == 2
+    argv = ["run", str(PAPER_EXAMPLE), "--out", str(tmp_path / "runs"), "--policy", "nope"]
+    assert main(argv) == 2
     err = capsys.readouterr().err
     for row in everything:
-        assert row["name"] in err and row["kind"] in err
+        assert row["policy"] in err and row["kind"] in err
 
 
 def test_bad_scenario_is_one_line(tmp_path, capsys):
-    args = run_args(str(tmp_path / "missing.toml"), "--out", str(tmp_path / "runs"))
-    assert command.run_command(args) == 2
+    assert main(["run", str(tmp_path / "missing.toml"), "--out", str(tmp_path / "runs")]) == 2
     err = capsys.readouterr().err
     assert err.splitlines() == [f"error: {tmp_path / 'missing.toml'}: file not found"]
     assert not (tmp_path / "runs").exists()
@@ -193,23 +193,23 @@ def test_bad_scenario_is_one_line(tmp_path, capsys):
 
 @pytest.mark.parametrize("error", [RuntimeError("boom"), KeyboardInterrupt()])
 def test_a_crash_leaves_no_run_folder(tmp_path, capsys, monkeypatch, error):
-    """A failure after the first policy was simulated (files were being written)."""
+    """A failure while the run folder is being written (after the first policy's users)."""
     calls = []
+    real = runfolder.users_table
 
-    def failing(outcomes):
+    def failing(*args):
         calls.append(1)
         if len(calls) == 2:
             raise error
-        return real(outcomes)
+        return real(*args)
 
-    real = command.summarize
-    monkeypatch.setattr(command, "summarize", failing)
+    monkeypatch.setattr(runfolder, "users_table", failing)
     if isinstance(error, KeyboardInterrupt):
-        assert run(tmp_path) == command.EXIT_INTERRUPTED
+        assert run(tmp_path) == EXIT_INTERRUPTED
         assert "interrupted" in capsys.readouterr().err
     else:
-        with pytest.raises(RuntimeError, match="boom"):
-            run(tmp_path)
+        assert run(tmp_path) == 2
+        assert "internal error (RuntimeError: boom)" in capsys.readouterr().err
     assert list((tmp_path / "runs").iterdir()) == []
 
 
@@ -228,18 +228,16 @@ def test_run_folder_commit_and_discard(tmp_path):
 def test_git_revision_without_git(monkeypatch):
     monkeypatch.undo()  # the real function, with no git on the PATH
     monkeypatch.setenv("PATH", "")
-    assert command.git_revision() is None
+    assert metadata.git_revision() is None
 
 
 def test_sample_interval_is_round():
-    assert command.sample_interval(10_000, 1.0) == 100.0
-    assert command.sample_interval(25_000, 1.0) == 200.0
-    assert command.sample_interval(1, 2.0) == 0.005
+    assert sample_interval(10_000, 1.0) == 100.0
+    assert sample_interval(25_000, 1.0) == 200.0
+    assert sample_interval(1, 2.0) == 0.005
 
 
 def test_estimates():
-    from market.sim.records import Estimate
-
     est = Estimate.of(np.array([1.0, 2.0, 3.0, 4.0]))
     assert est.mean == 2.5 and est.se == pytest.approx(np.std([1, 2, 3, 4], ddof=1) / 2)
     lo, hi = est.ci95

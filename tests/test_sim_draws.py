@@ -5,7 +5,7 @@ import pytest
 from scipy import stats
 
 from market.sim.draws import STREAMS, Draws, make_draws, open_uniforms, stream
-from market.urgency import Uniform
+from market.theory.urgency import Uniform
 
 URGENCY = Uniform(1.0, 2.0)
 

@@ -13,16 +13,16 @@ import numpy as np
 import pytest
 from sim_helpers import PAPER_EXAMPLE, speed_menu
 
-from market.greedy import GreedyModel
-from market.information import make_entropy
-from market.menu import FiniteMenu, Plan
-from market.scenario import load_scenario
+from market.api import solve
+from market.pricing.plans import FiniteMenu, Plan
+from market.scenario import build_urgency, load_scenario
 from market.sim.abm import MarketModel
 from market.sim.draws import make_draws
-from market.sim.outcomes import prepare
+from market.sim.offer import prepare
 from market.sim.vectorized import outcomes_of, timeseries_of
-from market.solve import build_policies
-from market.urgency import Uniform
+from market.theory.greedy import GreedyModel
+from market.theory.information import make_entropy
+from market.theory.urgency import Uniform
 
 USERS = 3000
 SEED = 2025
@@ -35,7 +35,7 @@ CLOSE = ("time", "tokens", "utility", "payment", "surplus")
 @pytest.fixture(scope="module")
 def paper():
     scenario = load_scenario(PAPER_EXAMPLE)
-    return scenario, build_policies(scenario)
+    return scenario, solve(scenario, ["optimal_token_menu", "constant_delay", "diffusion"]).policies
 
 
 def shannon_market():
@@ -79,7 +79,7 @@ def assert_agree(market, vec, interval):
 
 def test_engines_agree_on_every_policy_of_the_paper_example(paper):
     scenario, policies = paper
-    draws = make_draws(SEED, USERS, 1.0, scenario.urgency(), scenario.prior)
+    draws = make_draws(SEED, USERS, 1.0, build_urgency(scenario), scenario.prior)
     assert len(policies) >= 2
     for policy in policies:
         _, market, vec = run_both(draws, policy.menu, interval=50.0)
@@ -95,7 +95,7 @@ def test_engines_agree_on_a_transient_model():
 
 def test_engines_agree_with_speeds_and_per_token_prices(paper):
     scenario, policies = paper
-    draws = make_draws(SEED, USERS, 1.0, scenario.urgency(), scenario.prior)
+    draws = make_draws(SEED, USERS, 1.0, build_urgency(scenario), scenario.prior)
     menu = speed_menu(policies[0].menu.model)
     offer, market, vec = run_both(draws, menu, interval=50.0)
     assert set(np.unique(vec.plan)) == {0, 1, 2}
@@ -113,7 +113,7 @@ def test_engines_agree_with_speeds_and_per_token_prices(paper):
 def test_invariants(market_of, paper):
     if market_of == "paper":
         scenario, policies = paper
-        draws = make_draws(SEED, USERS, 1.0, scenario.urgency(), scenario.prior)
+        draws = make_draws(SEED, USERS, 1.0, build_urgency(scenario), scenario.prior)
         menu = policies[0].menu
     else:
         draws, menu = shannon_market()

@@ -12,13 +12,13 @@ import pytest
 from scipy import stats
 from sim_helpers import PAPER_EXAMPLE, RATE, paper_greedy, paper_optimal_menu, speed_menu
 
-from market.menu import FiniteMenu, Plan, plan_values
-from market.scenario import load_scenario
+from market.api import solve
+from market.pricing.plans import FiniteMenu, Plan, plan_values
+from market.scenario import build_urgency, load_scenario
 from market.sim.draws import make_draws
-from market.sim.outcomes import prepare
-from market.sim.records import summarize
+from market.sim.offer import prepare
+from market.sim.stats import summarize
 from market.sim.vectorized import outcomes_of
-from market.solve import build_policies
 
 USERS = 200_000
 SEED = 20251012
@@ -26,7 +26,7 @@ LEVEL = 1e-3
 Z = 4.0
 ROUNDING = 1e-12
 
-#: Optimal revenue of the example, 0.2(1 - e^{-2.5}) + 0.5 e^{-1} E1(1.5) (NOTES.md, item 4).
+#: Optimal revenue of the example, 0.2(1 - e^{-2.5}) + 0.5 e^{-1} E1(1.5) (docs/paper-notes.md, erratum 4).
 OPTIMAL_REVENUE = 0.2019806
 
 
@@ -37,12 +37,12 @@ def scenario():
 
 @pytest.fixture(scope="module")
 def draws(scenario):
-    return make_draws(SEED, USERS, 1.0, scenario.urgency(), scenario.prior)
+    return make_draws(SEED, USERS, 1.0, build_urgency(scenario), scenario.prior)
 
 
 @pytest.fixture(scope="module")
 def policies(scenario):
-    return build_policies(scenario)
+    return solve(scenario, ["optimal_token_menu", "constant_delay", "diffusion"]).policies
 
 
 #: Drawing diffusion exit times is slow (about 100 microseconds each, market.families): the
@@ -62,7 +62,7 @@ def outcomes(draws, policies):
 def assert_means_agree(policy, out):
     real = summarize(out)
     for field in ("revenue", "user_surplus", "welfare"):
-        est, expected = getattr(real, field), getattr(policy.expected, field)
+        est, expected = getattr(real, field), getattr(policy, field)
         assert abs(est.mean - expected) < Z * est.se + ROUNDING, (policy.name, field, est)
 
 
@@ -78,7 +78,7 @@ def test_means_agree_with_the_solver(policies, outcomes):
 )
 def test_diffusion_menu(scenario, policies, users):
     """Means against the solver, and (no cap) exit times against 1 - S(t) directly."""
-    draws = make_draws(SEED, users, 1.0, scenario.urgency(), scenario.prior)
+    draws = make_draws(SEED, users, 1.0, build_urgency(scenario), scenario.prior)
     for policy in policies:
         if policy.kind in SLOW_KINDS:
             out = outcomes_of(prepare(draws, policy.menu))

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from sim_helpers import TOKEN_RATE, paper_greedy, uniform_for_time
 
-from market.menu import FiniteMenu, Plan
+from market.pricing.plans import FiniteMenu, Plan
 from market.sim.abm import MarketModel, UserAgent
 from market.sim.draws import Draws
 from market.sim.vectorized import simulate_vectorized, timeseries_of

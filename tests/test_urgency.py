@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, optimize, special, stats
 
-from market.urgency import (
+from market.theory.urgency import (
     Beta,
     Mixture,
     TruncNormal,
@@ -553,6 +553,16 @@ BAD_SPECS = [
 
 
 @pytest.mark.parametrize("spec, message", BAD_SPECS)
-def test_make_urgency_errors(spec, message):
-    with pytest.raises(UrgencyError, match=re.escape(message)):
-        make_urgency(spec)
+def test_urgency_table_errors_name_the_field(spec, message):
+    # The scenario schema validates [urgency] once; each problem names its field.
+    from market.scenario import ScenarioError, scenario_from_dict
+
+    field = re.split(r" = |: ", message)[0]
+    scenario = {
+        "name": "x",
+        "information": {"prior": [0.5, 0.5], "entropy": "quadratic", "token_rate": 0.125},
+        "urgency": spec,
+    }
+    with pytest.raises(ScenarioError) as err:
+        scenario_from_dict(scenario)
+    assert field in str(err.value), str(err.value)

@@ -1,4 +1,4 @@
-"""Figures of a run folder written by ``market run`` (:mod:`market.sim.command`).
+"""Figures of a run folder written by ``market run`` (:mod:`market.io.runfolder`).
 
 Each function takes a run folder (or a :class:`RunData` already read from one), writes PNG
 files into it and returns their paths:
@@ -13,7 +13,7 @@ files into it and returns their paths:
 - :func:`plot_run`: all of the above.
 
 A missing or malformed run folder raises :class:`ValueError` with one line naming the path
-and what is missing. ``market plot RUN_DIR`` is :func:`plot_command`.
+and what is missing. ``market plot RUN_DIR`` is :mod:`market.cli.plot`.
 
 This package reads files and draws; it imports nothing from the solver or the simulator.
 """
@@ -25,16 +25,12 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from market.plots.command import add_plot_arguments, plot_command
-
 if TYPE_CHECKING:  # pragma: no cover
     from market.plots.run_data import RunData
 
 __all__ = [
     "RunData",
-    "add_plot_arguments",
     "load_run",
-    "plot_command",
     "plot_distributions",
     "plot_menus",
     "plot_run",

@@ -8,7 +8,7 @@ another, until every user of the draws has arrived.
   :math:`\theta`. It takes the item of greatest expected utility minus price among those the
   platform offers if that is not negative, else leaves (the outside option is 0; ties go to
   the larger cap; Section 2). The evaluation is vectorised over all users before the event
-  loop (:meth:`market.menu.FiniteMenu.choose`); at its arrival a user acts on it: it pays
+  loop (:meth:`market.pricing.plans.FiniteMenu.choose`); at its arrival a user acts on it: it pays
   and converses, or leaves.
 - The **platform** (:class:`PlatformAgent`) holds the deployed conversation model and the
   menu, takes payments and serves conversations.
@@ -16,11 +16,11 @@ another, until every user of the draws has arrived.
   process reduced to its single wait: the cheapest event per user). Between breakthroughs the
   belief follows :math:`\hat\mu_t`; the breakthrough to :math:`e_\theta` comes at the hazard
   conditional on the true state, and its time :math:`\tau` is drawn exactly beforehand
-  (:func:`market.sim.outcomes.prepare`). The conversation stops at the breakthrough or when
+  (:func:`market.sim.offer.prepare`). The conversation stops at the breakthrough or when
   the token cap :math:`\chi T` is used up (tokens used = :math:`\chi \times` conversation
   time), whichever comes first, so its only event is at :math:`\min(\tau, T)`. The user's
   utility is :math:`e^{-r\tau}` if it learned the state by then, else 0. (A plan run at a
-  speed :math:`s` and priced per token: see :mod:`market.sim.outcomes`.)
+  speed :math:`s` and priced per token: see :mod:`market.sim.offer`.)
 - A finished user leaves the model (``agent.remove()``); the market keeps its outcome in plain
   lists, so only the open conversations are live agents.
 - A Mesa :class:`~mesa.DataCollector` records the market every ``interval`` of clock time:
@@ -42,9 +42,9 @@ import numpy as np
 import simpy
 from simpy.events import Timeout
 
-from market.menu import FiniteMenu, ScheduleMenu
+from market.pricing.plans import FiniteMenu, ScheduleMenu, charge
 from market.sim.draws import Draws
-from market.sim.outcomes import NOT_LEARNED, Offer, Outcomes, Timeseries, prepare
+from market.sim.offer import NOT_LEARNED, Offer, Outcomes, Timeseries, prepare
 
 __all__ = ["EVENTS", "MarketModel", "PlatformAgent", "UserAgent", "simulate_abm"]
 
@@ -154,9 +154,9 @@ class PlatformAgent(mesa.Agent):
     def bill(self, user: UserAgent, tokens: float) -> None:
         """Charge the per-token price of the user's item on the tokens it used."""
         model, i = self.model, user.index
-        charge = model.per_token[i] * tokens
-        self.revenue += charge
-        model.payment[i] += charge
+        bill = charge(0.0, model.per_token[i], tokens)
+        self.revenue += bill
+        model.payment[i] += bill
 
     def converse(self, user: UserAgent) -> None:
         """Start the user's conversation: one event, at the breakthrough or at the cap."""
@@ -184,7 +184,7 @@ class MarketModel(mesa.Model):
         Record every event in :attr:`log`.
     offer : Offer, optional
         The users' choices and breakthrough times, if already computed for these draws and
-        this menu (:func:`market.sim.outcomes.prepare`).
+        this menu (:func:`market.sim.offer.prepare`).
     """
 
     def __init__(

@@ -1,6 +1,6 @@
 r"""The vectorised engine: every user's outcome at once, with numpy, from the same draws.
 
-Given the offer (:func:`market.sim.outcomes.prepare`), a buyer with time cap :math:`T` and
+Given the offer (:func:`market.sim.offer.prepare`), a buyer with time cap :math:`T` and
 breakthrough time :math:`\tau` converses for :math:`\min(\tau, T)`, learns the true state iff
 :math:`\tau \le T` and gets :math:`e^{-r\tau}\mathbf 1\{\tau \le T\}` (Zhong 2025, Definition 2:
 the token cap :math:`\chi T` truncates the greedy model at :math:`T`). This is the same event
@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from market.menu import FiniteMenu, ScheduleMenu
+from market.pricing.plans import FiniteMenu, ScheduleMenu, charge
 from market.sim.draws import Draws
-from market.sim.outcomes import NOT_LEARNED, Offer, Outcomes, Timeseries, prepare
+from market.sim.offer import NOT_LEARNED, Offer, Outcomes, Timeseries, prepare
 
 __all__ = ["sample_times", "simulate_vectorized", "outcomes_of", "timeseries_of"]
 
@@ -42,7 +42,7 @@ def outcomes_of(offer: Offer) -> Outcomes:
         learned_state=np.where(learned, draws.state, NOT_LEARNED),
         time=time,
         utility=utility,
-        payment=np.where(buys, choice.price + offer.per_token * tokens, 0.0),
+        payment=np.where(buys, charge(choice.price, offer.per_token, tokens), 0.0),
         token_rate=offer.token_rate,
         item_names=offer.item_names,
     )

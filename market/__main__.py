@@ -1,0 +1,5 @@
+"""``python -m market``: the ``market`` command."""
+
+from market.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,198 @@
+"""The public API: scenario -> solved policies -> simulated market -> run folder.
+
+One pipeline serves the notebook and the command line alike::
+
+    import market as mk
+
+    scenario = mk.load_scenario("scenarios/paper_example.toml")
+    solution = mk.solve(scenario)                  # every policy, solved
+    run = mk.simulate(scenario, users=10_000, seed=1)
+    run.summary                                    # realised beside expected
+    run.save("runs")                               # the atomic run folder
+    mk.compare(scenario, users=10_000, seed=1)     # the comparison table
+
+A scenario may be given as a :class:`~market.scenario.Scenario`, a path to a TOML file, or a
+dictionary with the same schema.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+
+from market.pricing import Solution, default_policies, solve_policies
+from market.scenario import Scenario, ScenarioError, build_market, load_scenario
+from market.scenario import scenario_from_dict as _from_dict
+from market.scenario.errors import one_line
+from market.theory.mechanism import first_best_welfare
+
+__all__ = ["ENGINES", "compare", "scenario_of", "select_specs", "simulate", "solve"]
+
+#: The simulation engines.
+ENGINES = ("abm", "vectorized")
+
+#: Memory a simulated user costs per policy (outcome columns, the users table and the
+#: engines' temporaries), in bytes; a run that needs more than what is available is refused.
+BYTES_PER_USER_AND_POLICY = 1200
+
+
+def scenario_of(scenario) -> Scenario:
+    """A :class:`Scenario` from a scenario, a path to a TOML file, or a dictionary."""
+    if isinstance(scenario, Scenario):
+        return scenario
+    if isinstance(scenario, str | os.PathLike):
+        return load_scenario(scenario)
+    if isinstance(scenario, Mapping):
+        return _from_dict(scenario)
+    raise TypeError(f"scenario = {scenario!r}: expected a Scenario, a file path or a dict")
+
+
+def select_specs(scenario: Scenario, wanted: Sequence[str] | None, option: str = "policies"):
+    """The scenario's policies (or the default set), those named by ``wanted`` (names or
+    kinds) only, in the scenario's order. An unknown name is a ``ValueError`` naming
+    ``option``."""
+    specs = list(scenario.policy_specs) or default_policies()
+    if wanted is None:
+        return specs
+    if isinstance(wanted, str):
+        wanted = [wanted]
+    for want in wanted:
+        if not any(want in (s["name"], s["kind"]) for s in specs):
+            available = ", ".join(f"{s['name']!r} (kind {s['kind']})" for s in specs)
+            raise ValueError(f"{option} = {want}: unknown policy; available: {available}")
+    return [s for s in specs if s["name"] in wanted or s["kind"] in wanted]
+
+
+def _ticker(progress, description: str, total: int) -> Callable:
+    if progress is None:
+        return lambda advance=1, label=None: None
+    return progress.task(description, total)
+
+
+def solve(scenario, policies: Sequence[str] | None = None, progress=None) -> Solution:
+    """Solve every policy of ``scenario`` (or the default set), or those named in
+    ``policies``; policies that do not apply are listed in ``Solution.unavailable``.
+
+    ``progress``, if given, has a method ``task(description, total)`` returning a callable
+    ``advance(n=1, label=None)`` (the command line passes a progress bar).
+    """
+    scenario = scenario_of(scenario)
+    specs = select_specs(scenario, policies)
+    market = build_market(scenario)
+    tick = _ticker(progress, "solving", len(specs))
+    try:
+        solved, skipped = solve_policies(market, specs, progress=lambda name: tick(0, name))
+    except ScenarioError:
+        raise
+    except ValueError as exc:
+        raise ScenarioError(f"{scenario.source}: {one_line(str(exc))}") from exc
+    tick(len(specs))
+    model = market.model
+    return Solution(
+        scenario=scenario.name,
+        first_best_welfare=first_best_welfare(model, market.urgency),
+        policies=solved,
+        unavailable=skipped,
+        switch_times=model.switch_times,
+        stationary_rate=model.stationary_rate,
+        expected_time=model.expected_time,
+    )
+
+
+def _check_run(users, seed, engine: str, policies: int) -> None:
+    if isinstance(users, bool) or not isinstance(users, int) or users < 1:
+        raise ValueError(f"users = {users!r}: expected an integer >= 1")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed = {seed!r}: expected an integer >= 0")
+    if engine not in ENGINES:
+        raise ValueError(f"engine = {engine!r}: expected one of {', '.join(ENGINES)}")
+    need = users * max(policies, 1) * BYTES_PER_USER_AND_POLICY
+    have = _available_memory()
+    if have is not None and need > have:
+        raise ValueError(
+            f"users = {users}: {users} users x {policies} policies need about "
+            f"{need / 2**30:.1f} GiB of memory, more than the {have / 2**30:.1f} GiB available"
+        )
+
+
+def _available_memory() -> int | None:
+    """``MemAvailable`` of /proc/meminfo in bytes (None where unknown)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def simulate(
+    scenario,
+    users: int | None = None,
+    seed: int | None = None,
+    engine: str = "vectorized",
+    policies: Sequence[str] | None = None,
+    solution: Solution | None = None,
+    progress=None,
+    command_line: str | None = None,
+):
+    """Simulate the scenario's policies (or those named in ``policies``) on one population.
+
+    ``users`` and ``seed`` default to the scenario's; ``engine`` is ``"vectorized"`` or
+    ``"abm"`` (the agent-based market); ``solution`` reuses policies already solved.
+    Returns a :class:`market.run.Run`.
+    """
+    from market.run import Run  # lazy: the run's tables need pyarrow
+    from market.sim.draws import make_draws
+    from market.sim.engine import sample_interval, simulate_policies
+
+    scenario = scenario_of(scenario)
+    users = scenario.market.users if users is None else users
+    seed = scenario.seed if seed is None else seed
+    if solution is None:
+        solution = solve(scenario, policies, progress=progress)
+    elif policies is not None:
+        names = {s["name"] for s in select_specs(scenario, policies)}
+        solution = Solution(
+            solution.scenario, solution.first_best_welfare,
+            tuple(p for p in solution.policies if p.name in names),
+            tuple(u for u in solution.unavailable if u.name in names),
+            solution.switch_times, solution.stationary_rate, solution.expected_time,
+        )  # fmt: skip
+    _check_run(users, seed, engine, len(solution.policies))
+    created = datetime.now().astimezone()
+    rate = scenario.market.arrival_rate
+    market = build_market(scenario)
+    draws = make_draws(seed, users, rate, market.urgency, scenario.prior)
+    interval = sample_interval(users, rate)
+    tick = _ticker(progress, "simulating", users * len(solution.policies))
+    runs = simulate_policies(
+        solution.policies, draws, engine, interval, lambda name, k: tick(k, name)
+    )
+    return Run(
+        scenario=scenario,
+        solution=solution,
+        runs=runs,
+        engine=engine,
+        seed=seed,
+        users_count=users,
+        interval=interval,
+        created=created,
+        command_line=command_line or shlex.join(sys.argv),
+    )
+
+
+def compare(
+    scenario,
+    users: int | None = None,
+    seed: int | None = None,
+    engine: str = "vectorized",
+    policies: Sequence[str] | None = None,
+):
+    """The comparison table: every policy solved and simulated on one population, sorted by
+    expected revenue (a :class:`pandas.DataFrame`)."""
+    return simulate(scenario, users, seed, engine, policies).comparison()

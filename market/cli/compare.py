@@ -1,0 +1,93 @@
+"""``market compare SCENARIO [...] [--plot]``: every policy solved and simulated on one
+population, a table sorted by expected revenue (default engine: vectorized).
+
+The run folder is the one ``market run`` writes; ``--plot`` also writes the figures of
+``market plot`` into it before it is put in place.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from market.cli.format import num, table
+from market.cli.options import add_population_arguments
+from market.cli.progress import progress_for
+from market.cli.run import _json_safe, _unavailable, simulated
+
+__all__ = ["add_arguments", "command", "compare_table"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_population_arguments(parser, engine="vectorized")
+    parser.add_argument(
+        "--plot", action="store_true", help="also write the figures of `market plot` into the run"
+    )
+
+
+def command(args: argparse.Namespace) -> int:
+    """Solve and simulate every policy; write a run folder and print a table by revenue."""
+    with progress_for(args) as progress:
+        run = simulated(args, progress)
+        run_dir = run.save(args.out, figures=args.plot)
+    fb = run.solution.first_best_welfare
+    rows = run.compare_rows()
+    if args.json:
+        out = {"run_dir": str(run_dir), "first_best_welfare": fb, "policies": rows}
+        print(json.dumps(_json_safe({**out, **_unavailable(run)}), allow_nan=False))
+        return 0
+    print(f"run: {run_dir}")
+    print(f"scenario: {run.scenario.name}, {run.users_count} users, seed {run.seed}, "
+          f"engine {run.engine}; first-best welfare {fb:.6g}")  # fmt: skip
+    print()
+    print(compare_table(run))
+    if args.plot:
+        figures = sorted(p.name for p in run_dir.glob("*.png"))
+        print()
+        print("figures: " + ", ".join(figures))
+    return 0
+
+
+def _cap(value) -> str:
+    return value if isinstance(value, str) else num(value, 4)
+
+
+def _parameters(parameters: dict) -> str:
+    """Solved or fixed plan parameters, short: ``caps [0.12, unlimited] prices [0.1, 0.2]``."""
+    parts = []
+    for key, value in parameters.items():
+        if key == "plans":
+            parts.append("; ".join(f"{p['name']}: {_cap(p['token_cap'])} for {num(p['price'], 4)}"
+                                   for p in value))  # fmt: skip
+        elif isinstance(value, list):
+            shown = ", ".join(_cap(v) for v in value)
+            parts.append(f"{key} [{shown}]")
+        elif key != "count":
+            parts.append(f"{key} {num(value, 4)}")
+    return " ".join(parts) or "-"
+
+
+def compare_table(run) -> str:
+    """The comparison table, sorted by expected revenue, with each policy's parameters."""
+    head = ["policy", "kind", "revenue", "realized (± 1.96 se)", "user surplus", "welfare",
+            "of first best", "participation", "tokens/user", "parameters"]  # fmt: skip
+    body = []
+    for row in run.compare_rows():
+        se = row["revenue_se"]
+        half = f" ± {1.96 * se:.2g}" if se is not None else " (n/a)"
+        share = row["share_of_first_best"]
+        body.append(
+            [
+                row["name"], row["kind"], f"{row['expected_revenue']:.6g}",
+                f"{row['revenue_per_user']:.6g}{half}", f"{row['expected_user_surplus']:.6g}",
+                f"{row['expected_welfare']:.6g}",
+                "n/a" if share is None else f"{100 * share:.1f}%",
+                f"{100 * row['participation']:.1f}%", f"{row['tokens_per_user']:.4g}",
+                _parameters(row["parameters"]),
+            ]
+        )  # fmt: skip
+    body += [[f"{u.name} ({u.kind}): not applicable: {u.reason}"] for u in run.solution.unavailable]
+    return table(head, body, numeric_from=2, rule=True) + (
+        "\n\nrevenue, user surplus, welfare: expected per user (solver); realized: simulated "
+        "mean; participation and tokens/user: simulated"
+    )

@@ -1,0 +1,105 @@
+"""``market run SCENARIO [--users N] [--seed S] [--engine abm|vectorized] [--policy NAME]...
+[--out DIR] [--json]``: simulate a scenario's policies and write a run folder.
+
+Every policy of the scenario (its ``[[policies]]``, or the default set), or those named by
+``--policy`` (a name or a kind), is solved and simulated on the same users (common random
+numbers); the run folder is written atomically (:func:`market.io.runfolder.write_run`). A
+summary table, or with ``--json`` one JSON object, goes to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+
+from market.cli.format import table
+from market.cli.options import add_population_arguments, check_out, integer
+from market.cli.progress import progress_for
+
+__all__ = ["add_arguments", "command", "run_table", "simulated"]
+
+MEASURES = (("revenue", "revenue"), ("user surplus", "user_surplus"), ("welfare", "welfare"))
+#: Significant digits in the summary table.
+DIGITS = 6
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_population_arguments(parser, engine="abm")
+
+
+def simulated(args: argparse.Namespace, progress=None):
+    """Check the options, load the scenario, solve and simulate: a :class:`market.Run`."""
+    from market.api import ENGINES, select_specs, simulate
+    from market.cli.errors import UsageError
+    from market.scenario import load_scenario
+
+    if args.engine not in ENGINES:
+        raise UsageError(f"--engine = {args.engine}: expected one of {', '.join(ENGINES)}")
+    users = integer("--users", args.users, 1)
+    seed = integer("--seed", args.seed, 0)
+    check_out(args.out)
+    scenario = load_scenario(args.scenario)
+    select_specs(scenario, args.policy, option="--policy")
+    command_line = shlex.join(getattr(args, "argv", None) or ["market", *args.command_argv])
+    return simulate(
+        scenario, users, seed, args.engine, args.policy, progress=progress,
+        command_line=command_line,
+    )  # fmt: skip
+
+
+def command(args: argparse.Namespace) -> int:
+    """Simulate a scenario's policies; write a run folder and print a summary."""
+    with progress_for(args) as progress:
+        run = simulated(args, progress)
+        run_dir = run.save(args.out)
+    if args.json:
+        out = {"run_dir": str(run_dir), "policies": run.summary_rows(), **_unavailable(run)}
+        print(json.dumps(_json_safe(out), allow_nan=False))
+        return 0
+    print(f"run: {run_dir}")
+    print(f"scenario: {run.scenario.name}, {run.users_count} users, seed {run.seed}, "
+          f"engine {run.engine}")  # fmt: skip
+    print()
+    print(run_table(run))
+    return 0
+
+
+def _unavailable(run) -> dict:
+    return {"unavailable": [u.to_dict() for u in run.solution.unavailable]}
+
+
+def _json_safe(data):
+    """NaN (a standard error of one user) as null."""
+    if isinstance(data, dict):
+        return {k: _json_safe(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_json_safe(v) for v in data]
+    if isinstance(data, float) and data != data:
+        return None
+    return data
+
+
+def run_table(run) -> str:
+    """Per policy and measure: realised mean per user, its 95% interval, the expected value."""
+    headers = ["policy", "measure", "realized", "95% interval", "expected", "z"]
+    rows = []
+    for item in run.runs:
+        for k, (label, field) in enumerate(MEASURES):
+            est = getattr(item.realized, field)
+            expected = float(getattr(item.policy, field))
+            lo, hi = est.ci95
+            known = est.se == est.se  # not NaN (one user: no standard error)
+            rows.append(
+                [
+                    item.policy.name if k == 0 else "",
+                    label,
+                    f"{est.mean:.{DIGITS}g}",
+                    f"[{lo:.{DIGITS}g}, {hi:.{DIGITS}g}]" if known else "n/a",
+                    f"{expected:.{DIGITS}g}",
+                    f"{(est.mean - expected) / est.se:+.2f}" if known and est.se > 0 else "-",
+                ]
+            )
+    rows += [[f"{u.name} ({u.kind}): not applicable: {u.reason}"] for u in run.solution.unavailable]
+    note = "z = (realized - expected) / standard error; intervals: realized ± 1.96 se"
+    return table(headers, rows, numeric_from=2) + "\n\n" + note

@@ -1,0 +1,324 @@
+r"""Pay-as-you-go pricing: a price :math:`p` per token, with or without a fee.
+
+A user of urgency :math:`r` who pays :math:`p` per token keeps conversing while the next
+tokens are worth their price. Without a breakthrough nothing new is learned about the time to
+come, so the plan made at the start is optimal: stop at
+
+.. math:: T(r, p) = \arg\max_T\; \int_0^T e^{-rt}f(t)\,dt - p\chi E[\min(\tau, T)],
+
+whose first-order condition is :math:`e^{-rT}f(T) = p\chi S(T)`, i.e. :math:`e^{-rT}h(T) =
+p\chi` with :math:`h = f/S` the hazard of :math:`\tau`. For the greedy model the hazard is
+non-increasing: it is :math:`\chi/\zeta_t` (equation (4) with all active divergences equal to
+:math:`\zeta_t`), and on a transient phase :math:`d\zeta_t/dt = c > 0` (differentiate
+:math:`D(e_\theta|\hat\mu_t)` along (5): :math:`-\nabla_\mu D(e_\theta|\mu) = \mathrm{Hess}
+(e_\theta-\mu)` and :math:`\Sigma\beta\propto\mathbf 1`, proof of Proposition 1, Step I). So
+:math:`e^{-rt}h(t)` is strictly decreasing, :math:`T(r,p)` is its unique crossing of
+:math:`p\chi` (0 if :math:`h(0) \le p\chi`), found in closed form on the stationary phase and
+by Chandrupatla's method (to 1e-14) on the transient ones; it decreases in :math:`r`.
+
+The surplus :math:`W(r, p) = U(T(r,p)|r) - p\chi E[\min(\tau, T(r,p))]` decreases in
+:math:`r` (envelope theorem: :math:`\partial_r W = -E[\tau e^{-r\tau}1\{\tau\le T\}]`), so with
+a fee :math:`F` the buyers are :math:`r \le \hat r`, :math:`W(\hat r, p) = F`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.optimize import brentq, elementwise
+
+from market.numerics.optimize import maximize
+from market.pricing.plans import Choice, best_plan, charge
+from market.pricing.solved import MenuRow, SolvedPolicy
+
+__all__ = ["MeteredMenu", "check_hazard", "metered_outcome", "quitting_time"]
+
+#: Grid of candidate per-token prices (a fraction of the largest useful price h(0)/χ),
+#: polished by bounded Brent to this fraction.
+PRICE_GRID = 25
+PRICE_XTOL = 1e-10
+#: Grid on which the first-order condition of the marginal buyer of a two-part tariff is scanned.
+BUYER_GRID = 65
+#: Relative increase of the hazard tolerated before the monotonicity proof is deemed violated.
+HAZARD_TOLERANCE = 1e-9
+
+
+def _hazard(model, t: NDArray) -> NDArray:
+    return model.density(t) / model.survival(t)
+
+
+def check_hazard(model, points: int = 257) -> None:
+    """Verify numerically that the hazard of :math:`\\tau` is non-increasing (module doc)."""
+    a = model.phases[-1].start
+    if a <= 0:
+        return
+    h = _hazard(model, np.linspace(0.0, a, points))
+    if np.any(np.diff(h) > HAZARD_TOLERANCE * h[:-1]):
+        raise RuntimeError(
+            "the hazard of the stopping time increases on a transient phase: the quitting "
+            "time of a per-token user is not unique"
+        )
+
+
+def quitting_time(model, r: ArrayLike, per_token: float) -> NDArray:
+    r""":math:`T(r, p)`: when a user of urgency ``r`` paying ``per_token`` stops (module doc).
+
+    ``inf`` if ``per_token == 0``; 0 if :math:`p\chi \ge h(0)`.
+    """
+    r = np.asarray(r, dtype=float)
+    shape = r.shape
+    r = r.ravel()
+    rate = per_token * model.token_rate
+    if rate <= 0:
+        return np.full(shape, np.inf)
+    if rate >= float(_hazard(model, np.zeros(1))[0]):
+        return np.zeros(shape)
+    a, lam = model.phases[-1].start, model.stationary_rate
+    log_rate = math.log(rate)
+    tail = math.log(lam) - r * a - log_rate >= 0
+    out = np.where(tail, (math.log(lam) - log_rate) / r, np.nan)
+    if np.any(~tail):
+        rr = r[~tail]
+
+        def crossing(t, rr):
+            return np.log(_hazard(model, t)) - rr * t - log_rate
+
+        res = elementwise.find_root(
+            crossing,
+            (np.zeros(rr.size), np.full(rr.size, a)),
+            args=(rr,),
+            tolerances={"xatol": 1e-14, "xrtol": 4 * np.finfo(float).eps},
+        )
+        out[~tail] = res.x
+    return out.reshape(shape)
+
+
+def _used(model, cap: NDArray) -> NDArray:
+    """Expected tokens :math:`\\chi E[\\min(\\tau, T)]`."""
+    return model.token_rate * model.expected_truncated_time(cap)
+
+
+def surplus(model, r: ArrayLike, per_token: float) -> NDArray:
+    """:math:`W(r, p)`, the expected surplus of a metered user before any fee."""
+    r = np.asarray(r, dtype=float)
+    cap = quitting_time(model, r, per_token)
+    return model.laplace(r, cap) - per_token * _used(model, cap)
+
+
+@dataclass(frozen=True)
+class MeteredMenu:
+    """A fee paid up front and a price per token used (``fee = 0``: pay-as-you-go).
+
+    ``choose(r)`` gives each buyer's planned quitting time :math:`T(r, p)` as its ``cap``,
+    the fee as its ``price`` and ``per_token``; a type buys iff :math:`T > 0` and
+    :math:`W(r,p) \\ge` fee (ties buy).
+    """
+
+    model: object
+    fee: float
+    per_token: float
+
+    def choose(self, r: ArrayLike) -> Choice:
+        r = np.atleast_1d(np.asarray(r, dtype=float))
+        cap = quitting_time(self.model, r, self.per_token)
+        util = self.model.laplace(r, cap)
+        gain = util - charge(self.fee, self.per_token, _used(self.model, cap))
+        buys = (cap > 0) & (best_plan(gain[:, None], np.ones(1)) == 0)
+        return Choice(
+            plan=np.where(buys, 0, -1),
+            report=np.full(r.size, np.nan),
+            cap=np.where(buys, cap, 0.0),
+            price=np.where(buys, self.fee, 0.0),
+            expected_utility=np.where(buys, util, 0.0),
+            speed=None,
+            per_token=np.where(buys, self.per_token, 0.0),
+        )
+
+
+def _marginal_buyer(model, market, fee: float, per_token: float) -> float:
+    """:math:`\\hat r`: the least patient buyer (``low``: nobody; ``high``: everyone)."""
+    lo, hi = market.low, market.high
+    if quitting_time(model, np.array([lo]), per_token)[0] <= 0:
+        return lo
+    w_lo, w_hi = surplus(model, np.array([lo, hi]), per_token)
+    if w_hi >= fee:
+        return hi
+    if w_lo < fee:
+        return lo
+    return brentq(
+        lambda x: float(surplus(model, np.array([x]), per_token)[0]) - fee,
+        lo,
+        hi,
+        xtol=1e-15,
+        rtol=4 * np.finfo(float).eps,
+    )
+
+
+@dataclass(frozen=True)
+class MeteredOutcome:
+    """Expected per-user outcomes of a metered menu; ``buyer`` is :math:`\\hat r`."""
+
+    buyer: float
+    revenue: float
+    welfare: float
+    participation: float
+    tokens_per_user: float
+
+
+def metered_outcome(market, fee: float, per_token: float) -> MeteredOutcome:
+    r"""Expected outcomes of a fee and a per-token price, integrated over the buyers.
+
+    Revenue :math:`F G(\hat r) + \int_{\underline r}^{\hat r} g\,p\chi E[\min(\tau, T)]`,
+    welfare :math:`\int g\,U(T(r,p)|r)`, tokens :math:`\int g\,\chi E[\min(\tau,T)]`, each by
+    :meth:`Market.expect` (the one integral over types).
+    """
+    model = market.model
+    r_hat = _marginal_buyer(model, market, fee, per_token)
+    if r_hat <= market.low:
+        return MeteredOutcome(r_hat, 0.0, 0.0, 0.0, 0.0)
+
+    def tokens(z):
+        return _used(model, quitting_time(model, z, per_token))
+
+    def welfare(z):
+        return model.laplace(z, quitting_time(model, z, per_token))
+
+    share = market.mass(market.low, r_hat)
+    if per_token > 0:
+        used = market.expect(tokens, market.low, r_hat)
+    else:  # unlimited use: everyone converses to the end
+        used = share * float(_used(model, np.inf))
+    return MeteredOutcome(
+        r_hat,
+        charge(fee * share, per_token, used),
+        market.expect(welfare, market.low, r_hat),
+        share,
+        used,
+    )
+
+
+# -- fast revenue, for the optimisers --------------------------------------------------------
+def _fast_revenue(market, fee: float, per_token: float, r_hat: float) -> float:
+    """Revenue with buyers ``[low, r_hat]`` by fixed Gauss-Legendre (for optimisers)."""
+    if r_hat <= market.low:
+        return 0.0
+    share = market.mass(market.low, r_hat)
+    if per_token == 0:
+        return fee * share
+    nodes, weights = market.nodes(market.low, r_hat)
+    cap = quitting_time(market.model, nodes, per_token)
+    return charge(fee * share, per_token, float(weights @ _used(market.model, cap)))
+
+
+def max_price(market) -> float:
+    """:math:`h(0)/\\chi`: above this per-token price nobody converses."""
+    return float(_hazard(market.model, np.zeros(1))[0]) / market.token_rate
+
+
+def best_per_token(market, fee: float = 0.0) -> float:
+    """Revenue-maximising per-token price for a given fee (grid + bounded Brent)."""
+    top = max_price(market)
+    check_hazard(market.model)
+
+    def revenue(p):
+        return _fast_revenue(market, fee, p, _marginal_buyer(market.model, market, fee, p))
+
+    return maximize(revenue, 0.0, top, grid=PRICE_GRID, xtol=PRICE_XTOL * top, vectorized=False)[0]
+
+
+def _buyer_gain(market, x: NDArray, per_token: float) -> NDArray:
+    r"""Derivative in :math:`\hat r` of the two-part revenue with :math:`F = W(\hat r, p)`:
+    :math:`gW + GW_r + g\,p\chi E\min(\tau,T) = g\,U(T|\hat r) - G\,E[\tau e^{-\hat r\tau}
+    1\{\tau\le T\}]` (envelope theorem)."""
+    model, urgency = market.model, market.urgency
+    cap = quitting_time(model, x, per_token)
+    with np.errstate(invalid="ignore"):  # g = inf at an end where U = 0: no gain
+        gain = urgency.pdf(x) * model.laplace(x, cap) - urgency.cdf(x) * model.laplace(x, cap, 1)
+    return np.nan_to_num(gain, nan=0.0)
+
+
+def best_fee(market, per_token: float) -> tuple[float, float]:
+    r"""Revenue-maximising fee for a per-token price. Returns ``(fee, revenue)``.
+
+    The marginal buyer :math:`\hat r` is the best of ``high`` and the roots of the
+    first-order condition :func:`_buyer_gain` (sign changes on a 65-point grid, refined by
+    Brent's method to 1e-14); then :math:`F = W(\hat r, p)`.
+    """
+    model = market.model
+    xs = np.linspace(market.low, market.high, BUYER_GRID)
+    gain = _buyer_gain(market, xs, per_token)
+    candidates = [market.high]
+    for i in np.flatnonzero((gain[:-1] > 0) & (gain[1:] <= 0)):
+        candidates.append(
+            brentq(
+                lambda x: float(_buyer_gain(market, np.array([x]), per_token)[0]),
+                xs[i],
+                xs[i + 1],
+                xtol=1e-14,
+            )
+        )
+    best = (0.0, 0.0)
+    for x in candidates:
+        fee = max(float(surplus(model, np.array([x]), per_token)[0]), 0.0)
+        value = _fast_revenue(market, fee, per_token, x)
+        if value > best[1]:
+            best = (fee, value)
+    return best
+
+
+def best_two_part(market) -> tuple[float, float]:
+    """Joint (fee, per-token price): nested 1-D searches (outer: grid + bounded Brent in p)."""
+    top = max_price(market)
+    check_hazard(market.model)
+    p, _ = maximize(
+        lambda q: best_fee(market, q)[1],
+        0.0,
+        top,
+        grid=PRICE_GRID,
+        xtol=PRICE_XTOL * top,
+        vectorized=False,
+    )
+    return best_fee(market, p)[0], p
+
+
+def metered_solution(
+    market, name: str, kind: str, fee: float, per_token: float, notes: str, parameters: dict
+) -> SolvedPolicy:
+    """The metered menu as a solved policy: expected outcomes, menu rows at the report grid."""
+    model = market.model
+    check_hazard(model)
+    menu = MeteredMenu(model, fee, per_token)
+    out = metered_outcome(market, fee, per_token)
+    choice = menu.choose(market.grid)
+    used = _used(model, choice.cap)
+    rows = tuple(
+        MenuRow(
+            float(r),
+            market.token_rate * float(cap) if math.isfinite(cap) else None,
+            float(price),
+            bool(buy),
+            {
+                "per_token": float(per_token) if buy else 0.0,
+                "expected_payment": float(charge(price, per_token, u)) if buy else 0.0,
+            },
+        )
+        for r, cap, price, buy, u in zip(
+            market.grid, choice.cap, choice.price, choice.buys, used, strict=True
+        )
+    )
+    return SolvedPolicy(
+        name=name,
+        kind=kind,
+        revenue=out.revenue,
+        user_surplus=out.welfare - out.revenue,
+        welfare=out.welfare,
+        participation=out.participation,
+        tokens_per_user=out.tokens_per_user,
+        menu=menu,
+        rows=rows,
+        parameters=parameters,
+        notes=notes + f"; marginal buyer r = {out.buyer:.12g}",
+    )

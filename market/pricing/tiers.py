@@ -1,0 +1,288 @@
+r"""Menus of a few plans: a flat price, tiers of token caps, tiers of speeds, written-out menus.
+
+**Ladders.** A menu of :math:`K` plans of qualities :math:`q_1 > \dots > q_K` (time caps, or
+speeds) whose value :math:`V(q|r)` has decreasing differences in :math:`(q, r)` (more patient
+types value quality more at the margin) is chosen as a ladder: types in
+:math:`(b_{k-1}, b_k]` take plan :math:`k` (:math:`b_0 = \underline r`), types above
+:math:`b_K` buy nothing. The best prices for given qualities and boundary types leave the
+boundary types indifferent,
+
+.. math:: P_K = V(q_K|b_K), \qquad P_k = P_{k+1} + V(q_k|b_k) - V(q_{k+1}|b_k),
+
+and by Abel summation the revenue is
+
+.. math:: R = \sum_{k=1}^K G(b_k)\,[V(q_k|b_k) - V(q_{k+1}|b_k)], \qquad V(q_{K+1}|\cdot) = 0,
+
+a smooth function of :math:`2K` variables. :math:`q_1` enters only the first term, where
+it raises :math:`R`: the top plan is unlimited (tiers) or full speed (speed tiers) at the
+optimum. For tiers :math:`V(T|r) = E[e^{-r\tau}1\{\tau\le T\}]`
+(:math:`\partial_r\partial_T V = -Te^{-rT}f(T) < 0`); for speed tiers the model at speed
+:math:`s` stops at :math:`\tau/s`, :math:`V(s|r) = E[e^{-r\tau/s}]`, with single crossing
+where :math:`m(y) = -yU_1'(y)` decreases (for the paper example :math:`y = r/s\ge 1 > 1/2`).
+
+The optimiser maximises :math:`R` over the boundaries (as fractions of the support) and the
+free qualities (caps as :math:`x = T/(E\tau+T)`, speeds as themselves), each in a box, by
+L-BFGS-B with the analytic gradient
+(:math:`\partial_{b_k}R = g(b_k)\Delta_k + G(b_k)\partial_r\Delta_k`,
+:math:`\partial_{q_k}R = G(b_k)\partial_qV(q_k|b_k) - G(b_{k-1})\partial_qV(q_k|b_{k-1})`;
+``ftol`` 1e-15, ``gtol`` 1e-12) from several starts. Starts: the optimal menu's
+caps at evenly spaced types; and, for :math:`K > 1`, the :math:`K-1` solution with an extra
+plan of empty interval inserted at every position (so revenue never falls with :math:`K`).
+Reported values always come from the users' actual choices (:mod:`.regions`); ``notes``
+compare them with :math:`R`.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cached_property
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.optimize import minimize
+
+from market.numerics.optimize import maximize
+from market.pricing.plans import FiniteMenu, Plan
+from market.pricing.regions import menu_outcome, menu_revenue
+from market.theory.mechanism import OptimalTokenMenu
+
+__all__ = ["Ladder", "best_flat_buyer", "fixed_price_qualities"]
+
+#: Slowest speed a speed tier may have.
+MIN_SPEED = 1e-3
+#: Grid for 1-D maximisations, polished by bounded Brent to this tolerance in r.
+ARGMAX_GRID = 401
+ARGMAX_XTOL = 1e-13
+#: Largest quality unit of a free cap (T = E[tau] x / (1 - x), about 1e12 E[tau]).
+X_MAX = 1 - 1e-12
+#: Agreement expected between the relaxed revenue R and the users' actual choices.
+AGREEMENT = 1e-9
+
+
+def best_flat_buyer(market) -> float:
+    """:math:`r^* = \\arg\\max_r \\log G(r) + \\log U(\\infty|r)`; the flat price is
+    :math:`U(\\infty|r^*)`."""
+    return maximize(
+        lambda r: market.urgency.log_cdf(r) + np.log(market.model.laplace(r, np.inf)),
+        market.low,
+        market.high,
+        grid=ARGMAX_GRID,
+        xtol=ARGMAX_XTOL,
+    )[0]
+
+
+class Ladder:
+    """The ladder problem of the module docstring for one kind of quality.
+
+    Parameters
+    ----------
+    market : Market
+    kind : ``"caps"`` or ``"speeds"``
+    """
+
+    def __init__(self, market, kind: str):
+        self.market = market
+        self.kind = kind
+        self.model = market.model
+        self.scale = market.expected_time
+        self.top = math.inf if kind == "caps" else 1.0
+
+    @cached_property
+    def optimal_menu(self) -> OptimalTokenMenu:
+        return OptimalTokenMenu(self.model, self.market.urgency)
+
+    # -- qualities ------------------------------------------------------------------------
+    def quality(self, x: NDArray) -> NDArray:
+        x = np.asarray(x, dtype=float)
+        if self.kind == "speeds":
+            return MIN_SPEED + (1 - MIN_SPEED) * np.clip(x, 0, 1)
+        with np.errstate(divide="ignore"):
+            return np.where(x >= 1, np.inf, self.scale * x / np.clip(1 - x, 1e-300, None))
+
+    def unit(self, q: NDArray) -> NDArray:
+        q = np.asarray(q, dtype=float)
+        if self.kind == "speeds":
+            return (q - MIN_SPEED) / (1 - MIN_SPEED)
+        with np.errstate(invalid="ignore"):
+            return np.where(np.isinf(q), 1.0, q / (self.scale + q))
+
+    def value(self, q: NDArray, r: NDArray) -> NDArray:
+        """:math:`V(q|r)`."""
+        if self.kind == "speeds":
+            return self.model.laplace(np.asarray(r) / q, np.inf)
+        return self.model.laplace(r, q)
+
+    def plan(self, name: str, q: float, price: float) -> Plan:
+        if self.kind == "speeds":
+            return Plan(name, math.inf, float(price), speed=float(q))
+        return Plan(name, float(q), float(price))
+
+    # -- the relaxed problem -----------------------------------------------------------
+    def relaxed(self, b: NDArray, q: NDArray) -> tuple[float, NDArray]:
+        """Revenue :math:`R` and prices for boundaries ``b`` (ascending) and qualities ``q``
+        (descending)."""
+        own = self.value(q, b)
+        below = np.append(self.value(q[1:], b[:-1]), 0.0)
+        step = own - below
+        prices = np.cumsum(step[::-1])[::-1]
+        return float(self.market.urgency.cdf(b) @ step), prices
+
+    def _moments(self, q: NDArray, r: NDArray) -> tuple[NDArray, NDArray, NDArray]:
+        """:math:`V(q|r)`, :math:`\\partial_r V(q|r)` and :math:`\\partial_q V(q|r)` (0 at
+        ``q = inf``), with one call per moment of the model's Laplace transform."""
+        model = self.model
+        if self.kind == "speeds":
+            value = model.laplace(r / q, np.inf)
+            moment = model.laplace(r / q, np.inf, 1)  # E[tau e^{-r tau / s}]
+            return value, -moment / q, r / q**2 * moment
+        finite = np.isfinite(q)
+        t = np.where(finite, q, 0.0)
+        dq = np.where(finite, np.exp(-r * t) * model.density(t), 0.0)
+        return model.laplace(r, q), -model.laplace(r, q, 1), dq
+
+    def _objective(self, v: NDArray, k: int, fixed: NDArray | None) -> tuple[float, NDArray]:
+        """``-R`` and its gradient in the box variables (boundary fractions, quality units)."""
+        lo, hi = self.market.low, self.market.high
+        z_raw = np.clip(v[:k], 0, 1)
+        pz = np.argsort(z_raw, kind="stable")
+        b = lo + (hi - lo) * z_raw[pz]
+        if fixed is None:
+            x_raw = np.clip(v[k:], 0, X_MAX)
+            px = np.argsort(-x_raw, kind="stable")
+            x = x_raw[px]
+            q = np.concatenate([[self.top], self.quality(x)])
+        else:
+            q = fixed
+        # Own plan at each boundary (k values), the next plan down at b_1..b_{k-1}.
+        val, d_r, d_q = self._moments(np.concatenate([q, q[1:]]), np.concatenate([b, b[:-1]]))
+        step = val[:k] - np.append(val[k:], 0.0)
+        cdf, pdf = self.market.urgency.cdf(b), self.market.urgency.pdf(b)
+        grad = np.zeros(v.size)
+        grad[pz] = (pdf * step + cdf * (d_r[:k] - np.append(d_r[k:], 0.0))) * (hi - lo)
+        if fixed is None and k > 1:
+            grad_q = cdf[1:] * d_q[1:k] - cdf[:-1] * d_q[k:]
+            grad[k + px] = grad_q * self.quality_slope(x)
+        return -float(cdf @ step), -grad
+
+    def quality_slope(self, x: NDArray) -> NDArray:
+        """:math:`dq/dx` of :meth:`quality`."""
+        if self.kind == "speeds":
+            return np.full(x.shape, 1 - MIN_SPEED)
+        return self.scale / (1 - x) ** 2
+
+    def _unpack(self, v: NDArray, k: int, fixed: NDArray | None) -> tuple[NDArray, NDArray]:
+        lo, hi = self.market.low, self.market.high
+        b = lo + (hi - lo) * np.sort(np.clip(v[:k], 0, 1))
+        if fixed is not None:
+            return b, fixed
+        free = self.quality(np.sort(np.clip(v[k:], 0, X_MAX))[::-1])
+        return b, np.concatenate([[self.top], free])
+
+    def optimise(self, k: int, fixed: NDArray | None = None, previous=None, starts=()):
+        """Best boundaries and qualities; ``fixed``: the qualities (descending) are given.
+
+        ``previous``: the ``(b, q)`` solution with ``k - 1`` plans, embedded as starts;
+        ``starts``: more starting points (boundary fractions, then free quality units).
+        Returns ``(b, q, R)``.
+        """
+        n_free = 0 if fixed is not None else k - 1
+        starts = [*starts, *(self._quantile_start(k, fixed, c) for c in (1.0, 0.7))]
+        if fixed is not None:
+            starts.append(self._separable_start(fixed))
+        if previous is not None:
+            starts += self._embeddings(*previous)
+        bounds = [(0.0, 1.0)] * k + [(0.0, X_MAX)] * n_free
+        best_v, best_f = None, np.inf
+        for v0 in starts:
+            v0 = np.clip(np.asarray(v0, dtype=float), 0, [hi for _, hi in bounds])
+            f0 = self._objective(v0, k, fixed)[0]
+            res = minimize(
+                self._objective,
+                v0,
+                args=(k, fixed),
+                jac=True,
+                method="L-BFGS-B",
+                bounds=bounds,
+                options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 5000},
+            )
+            v, f = (res.x, res.fun) if res.fun <= f0 else (v0, f0)
+            if f < best_f:
+                best_v, best_f = v, f
+        b, q = self._unpack(best_v, k, fixed)
+        return b, q, -best_f
+
+    def _quantile_start(self, k: int, fixed, c: float) -> NDArray:
+        z = c * np.arange(1, k + 1) / k
+        if fixed is not None:
+            return z
+        mid = self.market.low + (self.market.high - self.market.low) * (np.arange(1, k) + 0.5) / k
+        if self.kind == "caps":
+            q = self.optimal_menu.cap(mid)
+        else:
+            q = 1.0 - np.arange(1, k) / (k + 1)
+        return np.concatenate([z, self.unit(q)])
+
+    def _separable_start(self, q: NDArray) -> NDArray:
+        """Each boundary maximising its own term :math:`G(b)[V(q_k|b) - V(q_{k+1}|b)]`."""
+        lo, hi = self.market.low, self.market.high
+        cdf = self.market.urgency.cdf
+        z = []
+        for j in range(q.size):
+            nxt = q[j + 1] if j + 1 < q.size else None
+
+            def term(r, j=j, nxt=nxt):
+                below = 0.0 if nxt is None else self.value(np.full(r.shape, nxt), r)
+                return cdf(r) * (self.value(np.full(r.shape, q[j]), r) - below)
+
+            z.append(
+                (maximize(term, lo, hi, grid=ARGMAX_GRID, xtol=ARGMAX_XTOL)[0] - lo) / (hi - lo)
+            )
+        return np.array(z)
+
+    def _embeddings(self, b: NDArray, q: NDArray) -> list[NDArray]:
+        """The ``k-1`` solution plus one plan with an empty interval, at each position."""
+        lo, hi = self.market.low, self.market.high
+        z = (b - lo) / (hi - lo)
+        x = self.unit(q)
+        out = []
+        for j in range(q.size):  # the new plan goes just below plan j
+            x_new = 0.5 * (x[j] + (x[j + 1] if j + 1 < x.size else 0.0))
+            zz = np.insert(z, j + 1, z[j])
+            xx = np.insert(x, j + 1, x_new)
+            out.append(np.concatenate([zz, xx[1:]]))
+        return out
+
+    def menu(self, q: NDArray, prices: NDArray, names: list[str] | None = None) -> FiniteMenu:
+        names = names or [f"tier {j + 1}" for j in range(q.size)]
+        plans = tuple(self.plan(n, qq, p) for n, qq, p in zip(names, q, prices, strict=True))
+        return FiniteMenu(self.model, plans)
+
+
+def fixed_price_qualities(ladder: Ladder, prices: NDArray) -> tuple[NDArray, float]:
+    """Qualities maximising the actual revenue for given prices (Nelder-Mead, ``xatol``
+    1e-9, ``fatol`` 1e-14, from qualities ordered like the prices)."""
+    k = prices.size
+    rank = np.argsort(np.argsort(-prices, kind="stable"), kind="stable")  # 0 = dearest
+
+    def revenue(x):
+        q = ladder.quality(np.clip(x, 0, 1))
+        return menu_revenue(ladder.menu(q, prices), ladder.market)
+
+    starts = [1.0 - rank / k, 1.0 - (rank + 0.5) / (k + 1)]
+    best_x, best_r = None, -np.inf
+    for x0 in starts:
+        res = minimize(
+            lambda x: -revenue(x),
+            np.asarray(x0, dtype=float),
+            method="Nelder-Mead",
+            bounds=[(0.0, 1.0)] * k,
+            options={"xatol": 1e-9, "fatol": 1e-14, "maxiter": 400 * k},
+        )
+        if -res.fun > best_r:
+            best_x, best_r = res.x, -res.fun
+    return ladder.quality(np.clip(best_x, 0, 1)), best_r
+
+
+def evaluate(ladder: Ladder, menu: FiniteMenu):
+    """Exact expected outcomes of a ladder's menu."""
+    return menu_outcome(menu, ladder.market)

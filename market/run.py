@@ -1,0 +1,194 @@
+"""A simulated run (:class:`Run`): what :func:`market.simulate` returns.
+
+It holds the scenario, the solved policies and, per policy, what happened to each simulated
+user. Its tables are :class:`pandas.DataFrame` views built on demand; :meth:`Run.save`
+writes the run folder (:func:`market.io.runfolder.write_run`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from market.io.tables import timeseries_table, users_table
+from market.pricing import Solution
+from market.scenario import Scenario
+
+__all__ = ["SUMMARY_COLUMNS", "Run"]
+
+#: Columns of :attr:`Run.summary`.
+SUMMARY_COLUMNS = (
+    "policy",
+    "kind",
+    "users",
+    "participation",
+    "expected_participation",
+    "revenue",
+    "revenue_se",
+    "expected_revenue",
+    "user_surplus",
+    "user_surplus_se",
+    "expected_user_surplus",
+    "welfare",
+    "welfare_se",
+    "expected_welfare",
+    "tokens_per_user",
+    "expected_tokens_per_user",
+)
+
+
+def _num(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+@dataclass(frozen=True, eq=False)
+class Run:
+    """Every policy of a scenario simulated on one population (common random numbers).
+
+    ``runs`` holds one :class:`market.sim.engine.PolicyRun` per simulated policy, in order.
+    """
+
+    scenario: Scenario
+    solution: Solution
+    runs: tuple
+    engine: str
+    seed: int
+    users_count: int
+    interval: float
+    created: datetime
+    command_line: str = ""
+
+    @property
+    def policies(self) -> tuple:
+        """The simulated solved policies, in order."""
+        return tuple(item.policy for item in self.runs)
+
+    @property
+    def users(self):
+        """One row per user and policy, the columns of ``users.parquet``."""
+        import pyarrow as pa
+
+        tables = [users_table(r.outcomes, r.policy.name, r.breakthrough) for r in self.runs]
+        return pa.concat_tables(tables).to_pandas()
+
+    @property
+    def timeseries(self):
+        """The market every ``interval`` of clock time, one block of rows per policy."""
+        import pyarrow as pa
+
+        tables = [timeseries_table(r.timeseries, r.policy.name) for r in self.runs]
+        return pa.concat_tables(tables).to_pandas()
+
+    def summary_rows(self) -> list[dict]:
+        """Realised means (and standard errors) beside the solver's expectations."""
+        rows = []
+        for item in self.runs:
+            p, real = item.policy, item.realized
+            rows.append(
+                {
+                    "policy": p.name,
+                    "kind": p.kind,
+                    "users": real.users,
+                    "participation": real.participation,
+                    "expected_participation": p.participation,
+                    "revenue": real.revenue.mean,
+                    "revenue_se": real.revenue.se,
+                    "expected_revenue": p.revenue,
+                    "user_surplus": real.user_surplus.mean,
+                    "user_surplus_se": real.user_surplus.se,
+                    "expected_user_surplus": p.user_surplus,
+                    "welfare": real.welfare.mean,
+                    "welfare_se": real.welfare.se,
+                    "expected_welfare": p.welfare,
+                    "tokens_per_user": real.mean_tokens,
+                    "expected_tokens_per_user": p.tokens_per_user,
+                }
+            )
+        return rows
+
+    @property
+    def summary(self):
+        """:meth:`summary_rows` as a :class:`pandas.DataFrame`."""
+        import pandas as pd
+
+        return pd.DataFrame(self.summary_rows(), columns=list(SUMMARY_COLUMNS))
+
+    def compare_rows(self) -> list[dict]:
+        """The comparison table's rows (JSON-friendly), sorted by expected revenue."""
+        fb = self.solution.first_best_welfare
+        rows = []
+        for item in self.runs:
+            p, real = item.policy, item.realized
+            rows.append(
+                {
+                    "name": p.name,
+                    "kind": p.kind,
+                    "parameters": p.parameters,
+                    "expected_revenue": float(p.revenue),
+                    "revenue_per_user": real.revenue.mean,
+                    "revenue_se": _num(real.revenue.se),
+                    "expected_user_surplus": float(p.user_surplus),
+                    "user_surplus_per_user": real.user_surplus.mean,
+                    "expected_welfare": float(p.welfare),
+                    "welfare_per_user": real.welfare.mean,
+                    "share_of_first_best": float(p.welfare) / fb if fb > 0 else None,
+                    "participation": real.participation,
+                    "expected_participation": float(p.participation),
+                    "tokens_per_user": real.mean_tokens,
+                    "expected_tokens_per_user": float(p.tokens_per_user),
+                }
+            )
+        rows.sort(key=lambda row: -row["expected_revenue"])
+        return rows
+
+    def comparison(self):
+        """The comparison table as a :class:`pandas.DataFrame` (one row per policy, sorted by
+        expected revenue; columns ``policy``, ``kind``, expected and realised measures)."""
+        import pandas as pd
+
+        rows = [{"policy": r.pop("name"), **r} for r in map(dict, self.compare_rows())]
+        for row in rows:
+            row.pop("parameters")
+        return pd.DataFrame(rows)
+
+    def summary_record(self) -> dict:
+        """``summary.json``: realised beside expected, per policy."""
+        return {
+            "scenario": self.scenario.name,
+            "engine": self.engine,
+            "seed": self.seed,
+            "users": self.users_count,
+            "first_best_welfare": float(self.solution.first_best_welfare),
+            "policies": [
+                {
+                    "name": r.policy.name,
+                    "kind": r.policy.kind,
+                    "realized": r.realized.to_dict(),
+                    "expected": {
+                        "revenue": float(r.policy.revenue),
+                        "user_surplus": float(r.policy.user_surplus),
+                        "welfare": float(r.policy.welfare),
+                    },
+                }
+                for r in self.runs
+            ],
+            "unavailable": [u.to_dict() for u in self.solution.unavailable],
+        }
+
+    def save(self, root: str | os.PathLike = "runs", figures: bool = False) -> Path:
+        """Write the run folder under ``root`` (atomically); with ``figures``, the figures of
+        :func:`market.plots.plot_run` go into it before it is put in place."""
+        from market.io.runfolder import write_run
+
+        extra = None
+        if figures:
+
+            def extra(folder: Path) -> None:
+                from market.plots import plot_run
+
+                plot_run(folder)
+
+        return write_run(self, root, extra)

@@ -1,0 +1,362 @@
+r"""Scenario files: one TOML file describes one market (Zhong 2025, Section 2).
+
+A scenario names the primitives of the paper's model and nothing else::
+
+    name = "paper-example"                 # used as a folder name for results
+    description = "..."
+    seed = 20251012                         # optional: root of every random stream
+
+    [information]
+    prior = [0.5, 0.5]                      # μ₀ ∈ Δ(Θ), interior
+    entropy = "quadratic"                   # H: "quadratic" | "shannon" | "mahalanobis"
+    token_rate = 0.125                      # χ, the bound in (Info.)
+    # matrix = [[...], ...]                 # A of H = ½ μᵀAμ, only for "mahalanobis"
+
+    [urgency]                               # the distribution G of the urgency r
+    distribution = "uniform"                # "uniform" | "truncnorm" | "beta" | "mixture"
+    low = 1.0                               # r̲ > 0
+    high = 2.0                              # r̄ > r̲
+
+    [market]                                # optional, read by the simulator
+    users = 10000
+    arrival_rate = 1.0
+
+    [[policies]]                            # optional; validated by the policy layer
+    kind = "..."
+    name = "..."
+
+A ``truncnorm`` urgency has ``mean``, ``sd``, ``low``, ``high`` (a normal truncated to
+``[low, high]``); a ``beta`` urgency has ``a``, ``b``, ``low``, ``high`` (a Beta(a, b) law
+rescaled to ``[low, high]``); a ``mixture`` has ``[[urgency.components]]``, each one of the
+other three with a ``weight > 0``.
+
+:func:`load_scenario` reads and validates a file. Every problem raises :class:`ScenarioError`
+with one line naming the file, the field, its value and what was expected, e.g.
+``paper.toml: information.token_rate = -1: expected a number > 0``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from market.scenario.errors import fail as _fail
+from market.theory.information import PROBABILITY_TOLERANCE
+
+__all__ = [
+    "DEFAULT_SEED",
+    "BetaUrgency",
+    "InformationSpec",
+    "MarketSpec",
+    "MixtureUrgency",
+    "Scenario",
+    "TruncNormUrgency",
+    "UniformUrgency",
+    "fields_at",
+]
+
+#: Root seed when a scenario gives none (the date of the paper, October 12, 2025).
+DEFAULT_SEED = 20251012
+
+#: Characters allowed in a scenario name, so that it can name a results folder.
+NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+
+#: Relative tolerance for a symmetric matrix, as :class:`market.information.Mahalanobis` uses.
+SYMMETRY_TOLERANCE = 1e-12
+
+#: A value longer than this is shortened in error messages.
+MAX_SHOWN = 80
+
+
+class _Table(BaseModel):
+    """A TOML table: strict types, no unknown keys, finite numbers, immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+    @classmethod
+    def keys(cls) -> list[str]:
+        """The keys this table allows (the union tag first)."""
+        allowed = [f.alias or name for name, f in cls.model_fields.items()]
+        return sorted(allowed, key=lambda key: key != "distribution")
+
+
+# -- [information] ----------------------------------------------------------------------------
+
+
+class InformationSpec(_Table):
+    r"""The ``[information]`` table: the state, the entropy and the token rate.
+
+    Attributes
+    ----------
+    prior : list of float
+        :math:`\mu_0`, interior (every entry > 0), summing to 1 within
+        :data:`market.information.PROBABILITY_TOLERANCE`.
+    entropy : {"quadratic", "shannon", "mahalanobis"}
+        The generalised entropy :math:`H` of (Info.).
+    token_rate : float
+        :math:`\chi`, the information the model produces per unit of time.
+    matrix : list of list of float, optional
+        :math:`A` of :math:`H = \tfrac12\mu^\top A\mu`: ``n x n``, symmetric, positive definite;
+        required for ``mahalanobis`` and forbidden otherwise.
+    """
+
+    prior: list[float]
+    entropy: Literal["quadratic", "shannon", "mahalanobis"]
+    token_rate: float = Field(gt=0)
+    matrix: list[list[float]] | None = None
+
+    @field_validator("prior")
+    @classmethod
+    def _probabilities(cls, prior: list[float]) -> list[float]:
+        if len(prior) < 2:
+            raise _fail("expected a list of at least 2 probabilities", value=prior)
+        for i, p in enumerate(prior):
+            if not 0 < p <= 1:
+                raise _fail("expected a probability in (0, 1] (the prior must be interior)", i, p)
+        total = math.fsum(prior)
+        if abs(total - 1.0) > PROBABILITY_TOLERANCE:
+            raise _fail(
+                f"expected probabilities summing to 1 (they sum to {total:.12g})", (), prior
+            )
+        return prior
+
+    @model_validator(mode="after")
+    def _matrix(self) -> InformationSpec:
+        if self.entropy != "mahalanobis":
+            if self.matrix is not None:
+                raise _fail(
+                    f"expected no matrix when entropy = {self.entropy!r} "
+                    "(only 'mahalanobis' uses one)",
+                    "matrix",
+                )
+            return self
+        if self.matrix is None:
+            raise _fail("missing (required when entropy = 'mahalanobis')", "matrix")
+        n = len(self.prior)
+        lengths = [len(row) for row in self.matrix]
+        if len(lengths) != n or any(k != n for k in lengths):
+            got = (
+                f"{len(lengths)} x {lengths[0]}"
+                if lengths and len(set(lengths)) == 1
+                else f"rows of lengths {lengths}"
+            )
+            raise _fail(
+                f"expected a {n} x {n} matrix, one row per state of the prior (got {got})", "matrix"
+            )
+        a = np.array(self.matrix, dtype=float)
+        what = "expected a symmetric positive-definite matrix"
+        asym = np.abs(a - a.T)
+        if asym.max() > SYMMETRY_TOLERANCE * max(1.0, np.abs(a).max()):
+            i, j = np.unravel_index(np.argmax(asym), a.shape)
+            raise _fail(
+                f"{what} (entry [{i}][{j}] = {a[i, j]:g} but [{j}][{i}] = {a[j, i]:g})", "matrix"
+            )
+        smallest = float(np.linalg.eigvalsh(a).min())
+        if smallest <= 0:
+            raise _fail(f"{what} (its smallest eigenvalue is {smallest:.6g})", "matrix")
+        return self
+
+
+# -- [urgency] --------------------------------------------------------------------------------
+
+
+class _Interval(_Table):
+    """An urgency law on ``[low, high]`` = :math:`[\\underline r, \\bar r]`, ``0 < low < high``."""
+
+    low: float = Field(gt=0)
+    high: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not self.low < self.high:
+            raise _fail(f"expected low < high = {self.high!r}", "low", self.low)
+        return self
+
+
+class UniformUrgency(_Interval):
+    """``distribution = "uniform"``: :math:`r \\sim U[\\text{low}, \\text{high}]`."""
+
+    distribution: Literal["uniform"]
+
+
+class TruncNormUrgency(_Interval):
+    """``distribution = "truncnorm"``: ``N(mean, sd**2)`` cut to ``[low, high]``."""
+
+    distribution: Literal["truncnorm"]
+    mean: float
+    sd: float = Field(gt=0)
+
+
+class BetaUrgency(_Interval):
+    """``distribution = "beta"``: :math:`\\text{low} + (\\text{high}-\\text{low})\\,B(a, b)`."""
+
+    distribution: Literal["beta"]
+    a: float = Field(gt=0)
+    b: float = Field(gt=0)
+
+
+class _Weighted(_Table):
+    weight: float = Field(gt=0)
+
+
+class UniformComponent(UniformUrgency, _Weighted):
+    """A uniform component of a mixture."""
+
+
+class TruncNormComponent(TruncNormUrgency, _Weighted):
+    """A truncated-normal component of a mixture."""
+
+
+class BetaComponent(BetaUrgency, _Weighted):
+    """A beta component of a mixture."""
+
+
+Component = Annotated[
+    UniformComponent | TruncNormComponent | BetaComponent, Field(discriminator="distribution")
+]
+
+
+class MixtureUrgency(_Table):
+    """``distribution = "mixture"``: components drawn with probability proportional to weight."""
+
+    distribution: Literal["mixture"]
+    components: list[Component] = Field(min_length=1)
+
+
+UrgencySpec = Annotated[
+    UniformUrgency | TruncNormUrgency | BetaUrgency | MixtureUrgency,
+    Field(discriminator="distribution"),
+]
+
+#: Loc entries pydantic inserts for the branch of a tagged union; not keys of the file.
+_UNION_TAGS = frozenset({"uniform", "truncnorm", "beta", "mixture"})
+
+
+# -- [market], [[policies]] -------------------------------------------------------------------
+
+
+class MarketSpec(_Table):
+    """The optional ``[market]`` table, read by the simulator.
+
+    Attributes
+    ----------
+    users : int
+        Number of simulated users (>= 1).
+    arrival_rate : float
+        Rate of the Poisson process of user arrivals (> 0).
+    """
+
+    users: int = 10000
+    arrival_rate: float = Field(default=1.0, gt=0)
+
+    @field_validator("users")
+    @classmethod
+    def _positive(cls, users: int) -> int:
+        if users < 1:
+            raise _fail("expected an integer >= 1", (), users)
+        return users
+
+
+# -- the scenario -----------------------------------------------------------------------------
+
+
+class Scenario(_Table):
+    """A validated scenario file (see the module docstring for the format).
+
+    ``raw`` is the parsed TOML, ``source_text`` the file's text and ``source`` its path.
+    """
+
+    name: str
+    description: str = ""
+    seed: int = DEFAULT_SEED
+    information: InformationSpec
+    urgency_spec: UrgencySpec = Field(alias="urgency")
+    market: MarketSpec = MarketSpec()
+    policies: list[dict] = []
+
+    _source: str = PrivateAttr(default="<scenario>")
+    _raw: dict = PrivateAttr(default_factory=dict)
+    _text: str = PrivateAttr(default="")
+    _specs: tuple = PrivateAttr(default=())
+
+    @field_validator("name")
+    @classmethod
+    def _folder_name(cls, name: str) -> str:
+        if not name or name.startswith(".") or not set(name) <= NAME_CHARACTERS:
+            raise _fail(
+                "expected a non-empty name of letters, digits, '-', '_' and '.' "
+                "not starting with '.' (it names a results folder)",
+                (),
+                name,
+            )
+        return name
+
+    @field_validator("seed")
+    @classmethod
+    def _non_negative(cls, seed: int) -> int:
+        if seed < 0:
+            raise _fail("expected an integer >= 0", (), seed)
+        return seed
+
+    # -- what the file holds --------------------------------------------------------------
+    @property
+    def source(self) -> str:
+        """The file the scenario was read from (as given to :func:`load_scenario`)."""
+        return self._source
+
+    @property
+    def raw(self) -> dict:
+        """The parsed TOML, as :mod:`tomllib` returned it."""
+        return self._raw
+
+    @property
+    def source_text(self) -> str:
+        """The text of the file."""
+        return self._text
+
+    @property
+    def prior(self) -> NDArray:
+        """:math:`\\mu_0` as a float array (a fresh copy, normalised to sum to 1)."""
+        prior = np.array(self.information.prior, dtype=float)
+        return prior / prior.sum()
+
+    @property
+    def token_rate(self) -> float:
+        """:math:`\\chi`."""
+        return self.information.token_rate
+
+    @property
+    def policy_specs(self) -> tuple[dict, ...]:
+        """The ``[[policies]]``, validated: ``{"kind", "name", **parameters}`` each (names
+        filled in), as :func:`market.pricing.solve_policies` takes them; empty if none."""
+        return self._specs
+
+
+#: The tables of a scenario by their place in the file, for the suggestions of misspelt keys.
+_TABLES = {
+    (): Scenario,
+    ("information",): InformationSpec,
+    ("market",): MarketSpec,
+    ("urgency", "uniform"): UniformUrgency,
+    ("urgency", "truncnorm"): TruncNormUrgency,
+    ("urgency", "beta"): BetaUrgency,
+    ("urgency", "mixture"): MixtureUrgency,
+}
+_COMPONENTS = {
+    "uniform": UniformComponent,
+    "truncnorm": TruncNormComponent,
+    "beta": BetaComponent,
+}
+
+
+def fields_at(loc: tuple) -> list[str] | None:
+    """The keys allowed in the table at a pydantic ``loc`` (None if not a known table)."""
+    if loc in _TABLES:
+        return _TABLES[loc].keys()
+    if len(loc) == 5 and loc[:3] == ("urgency", "mixture", "components") and loc[4] in _COMPONENTS:
+        return _COMPONENTS[loc[4]].keys()
+    return None

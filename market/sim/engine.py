@@ -1,0 +1,101 @@
+"""Simulating solved policies on one population, with either engine (plain arguments only).
+
+:func:`simulate_policies` runs every policy on the same draws (common random numbers) and
+returns, per policy, the per-user outcomes, the breakthrough times, the time series and the
+realised summary. Nothing here reads or writes files.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from numpy.typing import NDArray
+
+from market.sim.draws import Draws
+from market.sim.offer import Outcomes, Timeseries, prepare
+from market.sim.stats import Realized, summarize
+from market.sim.vectorized import outcomes_of, timeseries_of
+
+__all__ = ["ENGINES", "PolicyRun", "sample_interval", "simulate_policies", "simulate_policy"]
+
+#: The simulation engines.
+ENGINES = ("abm", "vectorized")
+
+#: The time series has about this many records over the arrival period.
+SAMPLES = 100
+
+
+@dataclass(frozen=True, eq=False)
+class PolicyRun:
+    """One simulated policy: the solved policy, what happened to each user, the time series
+    and the realised means per user.
+
+    ``breakthrough`` is each user's breakthrough time :math:`\\tau/s` under the deployed model
+    at its plan's speed (drawn for every user, buyer or not).
+    """
+
+    policy: object
+    outcomes: Outcomes
+    breakthrough: NDArray
+    timeseries: Timeseries
+    realized: Realized
+
+
+def sample_interval(users: int, arrival_rate: float, samples: int = SAMPLES) -> float:
+    """A round clock interval (1, 2 or 5 times a power of ten) giving about ``samples``
+    records over the arrival period ``users / arrival_rate``."""
+    raw = users / arrival_rate / samples
+    if not (math.isfinite(raw) and raw > 0):
+        raise ValueError(
+            f"arrival_rate = {arrival_rate!r}: the arrival period of {users} users is not a "
+            "finite positive time"
+        )
+    power = 10.0 ** math.floor(math.log10(raw))
+    for step in (1.0, 2.0, 5.0):
+        if raw < step * power * 1.5:
+            return step * power
+    return 10.0 * power
+
+
+def simulate_policy(
+    draws: Draws, menu, engine: str, interval: float, progress: Callable[[int], None] | None = None
+) -> tuple[Outcomes, Timeseries, NDArray]:
+    """Per-user outcomes, the time series and the breakthrough times of one menu."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine = {engine!r}: expected one of {', '.join(ENGINES)}")
+    offer = prepare(draws, menu)
+    if engine == "abm":
+        from market.sim.abm import MarketModel  # lazy: Mesa and SimPy load only for the ABM
+
+        market = MarketModel(draws, menu, interval, offer=offer)
+        market.run_model(progress)
+        outcomes, series = market.outcomes(), market.timeseries()
+        del market
+        gc.collect()  # a Mesa model is a reference cycle: free its lists now
+        return outcomes, series, offer.breakthrough
+    outcomes = outcomes_of(offer)
+    if progress is not None:
+        progress(draws.users)
+    return outcomes, timeseries_of(outcomes, interval), offer.breakthrough
+
+
+def simulate_policies(
+    policies: Sequence,
+    draws: Draws,
+    engine: str,
+    interval: float,
+    progress: Callable[[str, int], None] | None = None,
+) -> tuple[PolicyRun, ...]:
+    """Simulate each solved policy (anything with ``name`` and ``menu``) on ``draws``.
+
+    ``progress(policy_name, users_done)`` is called as users are simulated.
+    """
+    runs = []
+    for policy in policies:
+        step = None if progress is None else (lambda k, name=policy.name: progress(name, k))
+        outcomes, series, tau = simulate_policy(draws, policy.menu, engine, interval, step)
+        runs.append(PolicyRun(policy, outcomes, tau, series, summarize(outcomes)))
+    return tuple(runs)

@@ -1,0 +1,73 @@
+r"""Urgency distributions: the law of the users' private discount rate (Zhong 2025, Section 2).
+
+A user's urgency :math:`r \in [\underline r, \bar r]`, :math:`0 < \underline r < \bar r`, is
+private; the platform knows its CDF :math:`G` and density :math:`g`. The optimal token price
+menu (Definition 2, Theorem 1) gives type :math:`r` the time cap
+
+.. math:: T(r) = \frac{g(r)}{G(r)} = \frac{d}{dr}\log G(r),
+
+the *reverse hazard rate*, which is infinite at :math:`\underline r`. Where :math:`\log G` is
+not concave the menu irons it through the concave envelope of :math:`\log G`
+(docs/paper-notes.md, "The optimal menu for any urgency distribution"). Both need
+:math:`\log G` and :math:`g/G` to full relative accuracy near :math:`\underline r`, where
+:math:`G \to 0`: every method here works in log space and never forms :math:`G` as a difference
+of two nearly equal numbers.
+
+Four families are provided (``kind``):
+
+``uniform``    :math:`g = 1/(\bar r - \underline r)`; the paper's example is
+               :math:`U[1, 2]`, with :math:`g/G = 1/(r - 1)` (Section 3.1).
+``truncnorm``  a normal :math:`N(m, s^2)` conditioned on :math:`[\underline r, \bar r]`, as
+               ``scipy.stats.truncnorm`` defines it.
+``beta``       :math:`\mathrm{Beta}(a, b)` rescaled to :math:`[\underline r, \bar r]`; the
+               density is infinite at :math:`\underline r` if :math:`a < 1` and at
+               :math:`\bar r` if :math:`b < 1`.
+``mixture``    :math:`G = \sum_k w_k G_k` of the above, components on any supports.
+
+Conventions shared by all methods: inputs broadcast as numpy arrays and outputs have their
+shape; ``nan`` in gives ``nan`` out; the support is the closed interval, so ``pdf(low)`` is
+the density's (right) limit at ``low``; outside the support ``pdf`` and ``pdf_derivative``
+are 0.
+"""
+
+from market.theory.urgency.base import SeedLike, Uniform, UrgencyDistribution, UrgencyError
+from market.theory.urgency.beta import Beta
+from market.theory.urgency.mixture import Mixture
+from market.theory.urgency.truncnorm import TruncNormal
+
+__all__ = [
+    "Beta",
+    "make_urgency",
+    "Mixture",
+    "SeedLike",
+    "TruncNormal",
+    "Uniform",
+    "UrgencyDistribution",
+    "UrgencyError",
+]
+
+
+_KINDS = {"uniform": Uniform, "truncnorm": TruncNormal, "beta": Beta}
+
+
+def make_urgency(description: dict) -> UrgencyDistribution:
+    """Rebuild a distribution from its :meth:`~UrgencyDistribution.describe` record
+    (``{"distribution": "beta", "a": ..., ...}``; a mixture lists ``components``, each with a
+    ``weight``). Parameters are checked by the constructors."""
+    spec = dict(description)
+    kind = spec.pop("distribution", None)
+    if kind == "mixture":
+        pairs = []
+        for item in spec.pop("components", ()):
+            item = dict(item)
+            weight = item.pop("weight", None)
+            pairs.append((weight, make_urgency(item)))
+        return Mixture(pairs)
+    if kind not in _KINDS:
+        raise UrgencyError(
+            f"distribution = {kind!r}: expected 'uniform', 'truncnorm', 'beta' or 'mixture'"
+        )
+    try:
+        return _KINDS[kind](**spec)
+    except TypeError as exc:
+        raise UrgencyError(f"{kind}: {exc}") from None
