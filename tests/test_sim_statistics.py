@@ -26,7 +26,8 @@ LEVEL = 1e-3
 Z = 4.0
 ROUNDING = 1e-12
 
-#: Optimal revenue of the example, 0.2(1 - e^{-2.5}) + 0.5 e^{-1} E1(1.5) (docs/paper-notes.md, erratum 4).
+#: Optimal revenue of the example, 0.2(1 - e^{-2.5}) + 0.5 e^{-1} E1(1.5) (docs/paper-notes.md,
+#: erratum 4).
 OPTIMAL_REVENUE = 0.2019806
 
 
