@@ -35,12 +35,12 @@ from pathlib import Path
 
 import mesa
 import numpy as np
-from market.sim.command import sample_interval
-from market.solve import build_policies
 
-from market.scenario import load_scenario
+from market.api import solve
+from market.scenario import build_urgency, load_scenario
 from market.sim.abm import MarketModel
 from market.sim.draws import make_draws
+from market.sim.engine import sample_interval
 from market.sim.offer import prepare
 from market.sim.vectorized import outcomes_of
 
@@ -152,9 +152,9 @@ def main(argv=None) -> int:
 
     scenario = load_scenario(PAPER_EXAMPLE)
     seed = scenario.seed if args.seed is None else args.seed
-    policy = next(p for p in build_policies(scenario) if p.kind == "optimal_token_menu")
+    policy = solve(scenario, ["optimal_token_menu"]).policies[0]
     menu, rate = policy.menu, scenario.market.arrival_rate
-    urgency = scenario.urgency()
+    urgency = build_urgency(scenario)
     print(f"paper example, policy {policy.name!r}, seed {seed}, arrival rate {rate}")
     print(f"machine: {sys.platform}, python {sys.version.split()[0]}")
 

@@ -120,25 +120,25 @@ class Run:
         """The comparison table's rows (JSON-friendly), sorted by expected revenue."""
         fb = self.solution.first_best_welfare
         rows = []
-        for item in self.runs:
-            p, real = item.policy, item.realized
+        for item, row in zip(self.runs, self.summary_rows(), strict=True):
+            p = item.policy
             rows.append(
                 {
-                    "name": p.name,
-                    "kind": p.kind,
+                    "name": row["policy"],
+                    "kind": row["kind"],
                     "parameters": p.parameters,
-                    "expected_revenue": float(p.revenue),
-                    "revenue_per_user": real.revenue.mean,
-                    "revenue_se": _num(real.revenue.se),
-                    "expected_user_surplus": float(p.user_surplus),
-                    "user_surplus_per_user": real.user_surplus.mean,
-                    "expected_welfare": float(p.welfare),
-                    "welfare_per_user": real.welfare.mean,
-                    "share_of_first_best": float(p.welfare) / fb if fb > 0 else None,
-                    "participation": real.participation,
-                    "expected_participation": float(p.participation),
-                    "tokens_per_user": real.mean_tokens,
-                    "expected_tokens_per_user": float(p.tokens_per_user),
+                    "expected_revenue": row["expected_revenue"],
+                    "revenue_per_user": row["revenue"],
+                    "revenue_se": _num(row["revenue_se"]),
+                    "expected_user_surplus": row["expected_user_surplus"],
+                    "user_surplus_per_user": row["user_surplus"],
+                    "expected_welfare": row["expected_welfare"],
+                    "welfare_per_user": row["welfare"],
+                    "share_of_first_best": p.welfare / fb if fb > 0 else None,
+                    "participation": row["participation"],
+                    "expected_participation": row["expected_participation"],
+                    "tokens_per_user": row["tokens_per_user"],
+                    "expected_tokens_per_user": row["expected_tokens_per_user"],
                 }
             )
         rows.sort(key=lambda row: -row["expected_revenue"])

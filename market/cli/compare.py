@@ -87,7 +87,7 @@ def compare_table(run) -> str:
             ]
         )  # fmt: skip
     body += [[f"{u.name} ({u.kind}): not applicable: {u.reason}"] for u in run.solution.unavailable]
-    return table(head, body, numeric_from=2, rule=True) + (
+    return table(head, body, numeric_from=2, rule=True, left=(len(head) - 1,)) + (
         "\n\nrevenue, user surplus, welfare: expected per user (solver); realized: simulated "
         "mean; participation and tokens/user: simulated"
     )

@@ -33,9 +33,11 @@ def table(
     numeric_from: int = 1,
     indent: int = 0,
     rule: bool = False,
+    left: Sequence[int] = (),
 ) -> str:
-    """Columns padded to their widest; those from ``numeric_from`` on are right-aligned; a
-    row of one cell spans the table (a note). ``rule`` draws a line under the headers."""
+    """Columns padded to their widest; those from ``numeric_from`` on are right-aligned (but
+    those in ``left``); a row of one cell spans the table (a note). ``rule`` draws a line under
+    the headers."""
     full = [r for r in rows if len(r) == len(headers)]
     widths = [max(len(c) for c in col) for col in zip(headers, *full, strict=True)]
 
@@ -43,7 +45,7 @@ def table(
         if len(cells) != len(headers):
             return " " * indent + "  ".join(cells)
         out = [
-            c.rjust(w) if j >= numeric_from else c.ljust(w)
+            c.rjust(w) if j >= numeric_from and j not in left else c.ljust(w)
             for j, (c, w) in enumerate(zip(cells, widths, strict=True))
         ]
         return " " * indent + "  ".join(out).rstrip()

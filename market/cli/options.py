@@ -8,7 +8,18 @@ from pathlib import Path
 
 from market.cli.errors import UsageError
 
-__all__ = ["add_population_arguments", "check_out", "integer"]
+__all__ = ["add_policy_arguments", "add_population_arguments", "check_out", "integer"]
+
+
+def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--policy`` (repeatable) and ``--json``, which every command over a scenario takes."""
+    parser.add_argument(
+        "--policy",
+        action="append",
+        metavar="NAME_OR_KIND",
+        help="only this policy (repeatable; default: every policy of the scenario)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
 def add_population_arguments(parser: argparse.ArgumentParser, engine: str) -> None:
@@ -21,13 +32,7 @@ def add_population_arguments(parser: argparse.ArgumentParser, engine: str) -> No
         "--engine", default=engine, metavar="{abm,vectorized}", help=f"engine (default {engine})"
     )
     parser.add_argument("--out", metavar="DIR", default="runs", help="folder of runs (./runs)")
-    parser.add_argument(
-        "--policy",
-        action="append",
-        metavar="NAME_OR_KIND",
-        help="only this policy (repeatable; default: every policy of the scenario)",
-    )
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_policy_arguments(parser)
 
 
 def integer(option: str, text: str | None, minimum: int, maximum: int | None = None) -> int | None:

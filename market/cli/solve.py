@@ -12,6 +12,7 @@ import argparse
 import json
 
 from market.cli.format import solution_view
+from market.cli.options import add_policy_arguments
 from market.cli.progress import progress_for
 
 __all__ = ["add_arguments", "command"]
@@ -19,13 +20,7 @@ __all__ = ["add_arguments", "command"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scenario", help="scenario file (TOML)")
-    parser.add_argument(
-        "--policy",
-        action="append",
-        metavar="NAME_OR_KIND",
-        help="only this policy (repeatable; default: every policy of the scenario)",
-    )
-    parser.add_argument("--json", action="store_true", help="print the solution as JSON")
+    add_policy_arguments(parser)
 
 
 def command(args: argparse.Namespace) -> int:

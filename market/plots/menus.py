@@ -84,27 +84,7 @@ def plot_menus(run_dir: str | os.PathLike | RunData) -> list[Path]:
                 label = None
             unlimited = served[served.token_cap.isna()]
             if not unlimited.empty:
-                prices = np.unique(unlimited.price.round(12))
-                ax.scatter(
-                    np.full(prices.size, x_unlimited),
-                    prices,
-                    s=140,
-                    color=color,
-                    edgecolor="black",
-                    zorder=4,
-                    marker=UNLIMITED_MARKERS[k % len(UNLIMITED_MARKERS)],
-                    label=label,
-                )
-                for price in prices:
-                    ax.annotate(
-                        f"{price:.4g}",
-                        (x_unlimited, price),
-                        xytext=(10, 0),
-                        textcoords="offset points",
-                        va="center",
-                        fontsize="small",
-                        color=color,
-                    )
+                _unlimited(ax, unlimited, x_unlimited, color, k, label)
         ax.set_xscale("log")
         ax.axvline(10.0 ** (log_hi + 0.3), color="grey", linestyle=":", linewidth=1.2)
         decades = [10.0**e for e in range(log_lo, log_hi + 1)]
@@ -116,6 +96,31 @@ def plot_menus(run_dir: str | os.PathLike | RunData) -> list[Path]:
         ax.set_title("Menus: the price of each token cap on offer")
         ax.legend(loc="lower left", fontsize="small", title="policy")
     return [out]
+
+
+def _unlimited(ax, unlimited, x_unlimited: float, color, k: int, label) -> None:
+    """The prices of a policy's unlimited items, as markers at the right edge."""
+    prices = np.unique(unlimited.price.round(12))
+    ax.scatter(
+        np.full(prices.size, x_unlimited),
+        prices,
+        s=140,
+        color=color,
+        edgecolor="black",
+        zorder=4,
+        marker=UNLIMITED_MARKERS[k % len(UNLIMITED_MARKERS)],
+        label=label,
+    )
+    for price in prices:
+        ax.annotate(
+            f"{price:.4g}",
+            (x_unlimited, price),
+            xytext=(10, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize="small",
+            color=color,
+        )
 
 
 def realized_first_best(run: RunData) -> float | None:
@@ -166,26 +171,7 @@ def plot_welfare(run_dir: str | os.PathLike | RunData) -> list[Path]:
                 if math.isfinite(se) and se > 0:
                     ax.errorbar(x[i] + offset, rev + sur, yerr=Z95 * se, color="black", capsize=4)
         ax.axhline(fb_expected, color="black", linestyle="--", linewidth=1.2)
-        handles = [
-            Patch(facecolor=c, edgecolor="black", label=label)
-            for label, c in zip(COMPONENT_LABELS, COMPONENT_COLORS.values(), strict=True)
-        ]
-        handles += [
-            Patch(facecolor="white", edgecolor="black", label="left bar: expected (solver)"),
-            Patch(
-                facecolor="white",
-                edgecolor="black",
-                hatch="//",
-                label="right bar: realized (simulated users, 95% interval)",
-            ),
-            Line2D(
-                [],
-                [],
-                color="black",
-                linestyle="--",
-                label=f"first-best welfare {fb_expected:.6g} (expected)",
-            ),
-        ]
+        handles = _welfare_handles(fb_expected)
         if fb_real is not None:
             ax.axhline(fb_real, color="black", linestyle=":", linewidth=1.0)
             handles.append(
@@ -203,6 +189,29 @@ def plot_welfare(run_dir: str | os.PathLike | RunData) -> list[Path]:
         ax.set_title("Welfare decomposition: revenue + user surplus + loss = first-best welfare")
         fig.legend(handles=handles, loc="outside lower center", ncols=2, fontsize="small")
     return [out]
+
+
+def _welfare_handles(fb_expected: float) -> list:
+    handles = [
+        Patch(facecolor=c, edgecolor="black", label=label)
+        for label, c in zip(COMPONENT_LABELS, COMPONENT_COLORS.values(), strict=True)
+    ]
+    return handles + [
+        Patch(facecolor="white", edgecolor="black", label="left bar: expected (solver)"),
+        Patch(
+            facecolor="white",
+            edgecolor="black",
+            hatch="//",
+            label="right bar: realized (simulated users, 95% interval)",
+        ),
+        Line2D(
+            [],
+            [],
+            color="black",
+            linestyle="--",
+            label=f"first-best welfare {fb_expected:.6g} (expected)",
+        ),
+    ]
 
 
 def _stack(ax, x: float, parts: dict[str, float], hatch: str) -> None:

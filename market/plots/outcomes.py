@@ -80,6 +80,10 @@ def plot_distributions(run_dir: str | os.PathLike | RunData) -> list[Path]:
     Writes ``user_outcomes.png`` and ``revenue_bootstrap.png`` into the run folder.
     """
     run = load_run(run_dir)
+    return [_user_outcomes(run), _revenue_bootstrap(run)]
+
+
+def _user_outcomes(run: RunData) -> Path:
     colors = policy_colors(run.names)
     users = run.users
     out = run.path / "user_outcomes.png"
@@ -125,7 +129,11 @@ def plot_distributions(run_dir: str | os.PathLike | RunData) -> list[Path]:
             f"Per-user outcomes, {users.user.nunique():,} users per policy"
             " (violins: distribution; dotted lines: quartiles)"
         )
+    return out
 
+
+def _revenue_bootstrap(run: RunData) -> Path:
+    colors = policy_colors(run.names)
     boot = bootstrap_revenue(run)
     out_boot = run.path / "revenue_bootstrap.png"
     k = len(run.names)
@@ -148,7 +156,7 @@ def plot_distributions(run_dir: str | os.PathLike | RunData) -> list[Path]:
             f"Revenue per user across {BOOTSTRAP_RESAMPLES} bootstrap resamples of the users"
             f" (seed {run.seed})"
         )
-    return [out, out_boot]
+    return out_boot
 
 
 def _bootstrap_panel(ax, values: np.ndarray, policy, color) -> None:

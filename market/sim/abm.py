@@ -44,7 +44,7 @@ from simpy.events import Timeout
 
 from market.pricing.plans import FiniteMenu, ScheduleMenu, charge
 from market.sim.draws import Draws
-from market.sim.offer import NOT_LEARNED, Offer, Outcomes, Timeseries, prepare
+from market.sim.offer import Offer, Outcomes, Timeseries, prepare
 
 __all__ = ["EVENTS", "MarketModel", "PlatformAgent", "UserAgent", "simulate_abm"]
 
@@ -315,26 +315,7 @@ class MarketModel(mesa.Model):
 
     def outcomes(self) -> Outcomes:
         """The per-user outcomes (once :meth:`run_model` has returned)."""
-        draws, choice = self.offer.draws, self.offer.choice
-        learned = np.array(self.learned, dtype=bool)
-        return Outcomes(
-            arrival=draws.arrival,
-            urgency=draws.urgency,
-            state=draws.state,
-            plan=np.asarray(choice.plan, dtype=np.int64),
-            report=np.asarray(choice.report, dtype=float),
-            cap=np.asarray(choice.cap, dtype=float),
-            price=np.asarray(choice.price, dtype=float),
-            speed=self.offer.speed,
-            per_token=self.offer.per_token,
-            learned=learned,
-            learned_state=np.where(learned, draws.state, NOT_LEARNED),
-            time=np.array(self.duration),
-            utility=np.array(self.utility_of),
-            payment=np.array(self.payment),
-            token_rate=self.platform.token_rate,
-            item_names=self.offer.item_names,
-        )
+        return self.offer.outcomes(self.learned, self.duration, self.utility_of, self.payment)
 
     def timeseries(self) -> Timeseries:
         """The DataCollector's records."""

@@ -57,6 +57,31 @@ class Offer:
     speed: NDArray
     per_token: NDArray
 
+    def outcomes(
+        self, learned: NDArray, time: NDArray, utility: NDArray, payment: NDArray
+    ) -> Outcomes:
+        """The per-user record of what an engine computed from this offer."""
+        draws, choice = self.draws, self.choice
+        learned = np.asarray(learned, dtype=bool)
+        return Outcomes(
+            arrival=draws.arrival,
+            urgency=draws.urgency,
+            state=draws.state,
+            plan=np.asarray(choice.plan, dtype=np.int64),
+            report=np.asarray(choice.report, dtype=float),
+            cap=np.asarray(choice.cap, dtype=float),
+            price=np.asarray(choice.price, dtype=float),
+            speed=self.speed,
+            per_token=self.per_token,
+            learned=learned,
+            learned_state=np.where(learned, draws.state, NOT_LEARNED),
+            time=np.asarray(time, dtype=float),
+            utility=np.asarray(utility, dtype=float),
+            payment=np.asarray(payment, dtype=float),
+            token_rate=self.token_rate,
+            item_names=self.item_names,
+        )
+
 
 def prepare(draws: Draws, menu: FiniteMenu | ScheduleMenu) -> Offer:
     """Choices and breakthrough times of every user of ``draws`` facing ``menu``."""

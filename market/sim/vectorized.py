@@ -14,7 +14,7 @@ import numpy as np
 
 from market.pricing.plans import FiniteMenu, ScheduleMenu, charge
 from market.sim.draws import Draws
-from market.sim.offer import NOT_LEARNED, Offer, Outcomes, Timeseries, prepare
+from market.sim.offer import Offer, Outcomes, Timeseries, prepare
 
 __all__ = ["sample_times", "simulate_vectorized", "outcomes_of", "timeseries_of"]
 
@@ -28,24 +28,8 @@ def outcomes_of(offer: Offer) -> Outcomes:
     time = np.where(buys, np.minimum(tau, cap), 0.0)
     utility = np.where(learned, np.exp(-draws.urgency * np.where(learned, tau, 0.0)), 0.0)
     tokens = offer.token_rate * offer.speed * time
-    return Outcomes(
-        arrival=draws.arrival,
-        urgency=draws.urgency,
-        state=draws.state,
-        plan=np.asarray(choice.plan, dtype=np.int64),
-        report=np.asarray(choice.report, dtype=float),
-        cap=np.asarray(cap, dtype=float),
-        price=np.asarray(choice.price, dtype=float),
-        speed=offer.speed,
-        per_token=offer.per_token,
-        learned=learned,
-        learned_state=np.where(learned, draws.state, NOT_LEARNED),
-        time=time,
-        utility=utility,
-        payment=np.where(buys, charge(choice.price, offer.per_token, tokens), 0.0),
-        token_rate=offer.token_rate,
-        item_names=offer.item_names,
-    )
+    payment = np.where(buys, charge(choice.price, offer.per_token, tokens), 0.0)
+    return offer.outcomes(learned, time, utility, payment)
 
 
 def simulate_vectorized(draws: Draws, menu: FiniteMenu | ScheduleMenu) -> Outcomes:
