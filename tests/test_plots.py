@@ -69,7 +69,9 @@ def test_breakthrough_time_is_the_uncapped_time(run_dir):
 
 def test_menus_parquet(run_dir):
     menus = pd.read_parquet(run_dir / "menus.parquet")
-    assert list(menus.columns) == ["policy", "kind", "urgency", "token_cap", "price", "served"]
+    assert list(menus.columns) == [
+        "policy", "kind", "urgency", "token_cap", "price", "served", "utility", "payment", "tokens",
+    ]  # fmt: skip
     summary = json.loads((run_dir / "summary.json").read_text())
     names = [p["name"] for p in summary["policies"]]
     assert list(menus.policy.unique()) == names
@@ -78,6 +80,13 @@ def test_menus_parquet(run_dir):
     assert opt.token_cap.isna().tolist() == list(opt.urgency == 1.0)  # unlimited at r = 1 only
     inner = opt[opt.urgency > 1]
     np.testing.assert_allclose(inner.token_cap, 0.125 / (inner.urgency - 1), rtol=1e-12)
+    # Section 3.1: U(T|r) = (1 - e^{-(r+1/2)T})/(2r + 1), T = 1/(r - 1); the payment is the
+    # price (no per-token charge), tokens chi E[min(tau, T)] = (1/4)(1 - e^{-T/2}).
+    t = 1 / (inner.urgency - 1)
+    r = inner.urgency
+    np.testing.assert_allclose(inner.utility, (1 - np.exp(-(r + 0.5) * t)) / (2 * r + 1), rtol=1e-9)
+    np.testing.assert_allclose(inner.payment, inner.price, rtol=1e-12)
+    np.testing.assert_allclose(inner.tokens, 0.25 * (1 - np.exp(-t / 2)), rtol=1e-9)
 
 
 def test_stopping_law_parquet(run_dir):

@@ -25,6 +25,7 @@ FILES = {
     "users.parquet",
     "timeseries.parquet",
     "menus.parquet",
+    "plans.parquet",
     "stopping_law.parquet",
     "summary.json",
     "compare.json",

@@ -1,7 +1,9 @@
 """The one run-folder writer: a simulated run, atomically, as tidy files.
 
 A run folder ``<root>/<scenario>-<timestamp>/`` holds ``users.parquet`` (one row per user and
-policy), ``timeseries.parquet``, ``menus.parquet``, ``stopping_law.parquet``,
+policy), ``timeseries.parquet``, ``menus.parquet`` (each policy's menu at the report grid, with
+each type's expected utility, payment and tokens), ``plans.parquet`` (what each policy sells),
+``stopping_law.parquet``,
 ``summary.json`` (realised means with standard errors beside the solver's expectations),
 ``compare.json`` (the comparison table's rows), ``scenario.toml`` and ``metadata.json``. It
 is written into a hidden temporary sibling and renamed into place (:class:`RunFolder`); JSON
@@ -24,6 +26,7 @@ from market.io.tables import (
     STOPPING_LAW_SCHEMA,
     USERS_SCHEMA,
     menu_table,
+    plans_table,
     stopping_law_table,
     timeseries_table,
     users_table,
@@ -36,6 +39,7 @@ RUN_FILES = (
     "users.parquet",
     "timeseries.parquet",
     "menus.parquet",
+    "plans.parquet",
     "stopping_law.parquet",
     "summary.json",
     "compare.json",
@@ -67,8 +71,12 @@ def write_run(
             writer.close()
         series = [timeseries_table(item.timeseries, item.policy.name) for item in run.runs]
         pq.write_table(pa.concat_tables(series), tmp / "timeseries.parquet")
-        menus = [menu_table(p.name, p.kind, p.rows) for p in run.policies]
-        pq.write_table(pa.concat_tables(menus), tmp / "menus.parquet")
+        pq.write_table(
+            pa.concat_tables([menu_table(p) for p in run.policies]), tmp / "menus.parquet"
+        )
+        pq.write_table(
+            pa.concat_tables([plans_table(p) for p in run.policies]), tmp / "plans.parquet"
+        )
         pq.write_table(_stopping_laws(run.policies), tmp / "stopping_law.parquet")
         write_json(tmp / "summary.json", run.summary_record())
         write_json(

@@ -20,12 +20,14 @@ from market.sim.offer import NO_PLAN, SCHEDULE_PLAN, Outcomes, Timeseries
 
 __all__ = [
     "MENUS_SCHEMA",
+    "PLANS_SCHEMA",
     "SCHEDULE_ITEM",
     "STOPPING_LAW_LEVEL",
     "STOPPING_LAW_POINTS",
     "STOPPING_LAW_SCHEMA",
     "USERS_SCHEMA",
     "menu_table",
+    "plans_table",
     "stopping_law_table",
     "stopping_quantile",
     "timeseries_table",
@@ -70,6 +72,22 @@ MENUS_SCHEMA = pa.schema(
         ("token_cap", pa.float64()),  # chi T(r); null for unlimited
         ("price", pa.float64()),
         ("served", pa.bool_()),
+        ("utility", pa.float64()),  # expected utility of the type's own choice (solver)
+        ("payment", pa.float64()),  # expected payment: price + per-token charge (solver)
+        ("tokens", pa.float64()),  # expected tokens used (solver)
+    ]
+)
+
+#: Columns of ``plans.parquet``: what each policy sells (``SolvedPolicy.plans()``).
+PLANS_SCHEMA = pa.schema(
+    [
+        ("policy", pa.string()),
+        ("plan", pa.string()),  # null for a sampled schedule
+        ("urgency", pa.float64()),  # the type a schedule's row is meant for; null for plans
+        ("token_cap", pa.float64()),  # tokens; null for unlimited
+        ("price", pa.float64()),
+        ("per_token", pa.float64()),
+        ("speed", pa.float64()),
     ]
 )
 
@@ -143,19 +161,39 @@ def timeseries_table(series: Timeseries, policy: str) -> pa.Table:
     return pa.table(columns)
 
 
-def menu_table(policy: str, kind: str, rows) -> pa.Table:
-    """A policy's expected menu (:class:`market.pricing.MenuRow` records), one row each."""
-    rows = list(rows)
+def menu_table(policy) -> pa.Table:
+    """A solved policy's menu at the report grid (its ``rows``) with each type's expected
+    utility, payment and tokens (``by_type``), one row per type."""
+    rows = list(policy.rows)
     caps = [row.token_cap for row in rows]
+    outcome = policy.by_type(np.array([row.urgency for row in rows]))
     columns = {
-        "policy": [policy] * len(rows),
-        "kind": [kind] * len(rows),
+        "policy": [policy.name] * len(rows),
+        "kind": [policy.kind] * len(rows),
         "urgency": [float(row.urgency) for row in rows],
         "token_cap": [None if c is None or not math.isfinite(c) else float(c) for c in caps],
         "price": [float(row.price) for row in rows],
         "served": [bool(row.served) for row in rows],
+        "utility": outcome["utility"],
+        "payment": outcome["payment"],
+        "tokens": outcome["tokens"],
     }
     return pa.Table.from_pydict(columns, schema=MENUS_SCHEMA)
+
+
+def plans_table(policy) -> pa.Table:
+    """What a solved policy sells (:meth:`SolvedPolicy.plans`), one row per plan."""
+    records = policy._plan_records()
+    columns = {
+        "policy": [policy.name] * len(records),
+        "plan": [r[0] for r in records],
+        "urgency": [None if r[1] != r[1] else float(r[1]) for r in records],
+        "token_cap": [None if math.isinf(r[2]) else float(r[2]) for r in records],
+        "price": [float(r[3]) for r in records],
+        "per_token": [float(r[4]) for r in records],
+        "speed": [float(r[5]) for r in records],
+    }
+    return pa.Table.from_pydict(columns, schema=PLANS_SCHEMA)
 
 
 def stopping_quantile(model, level: float = STOPPING_LAW_LEVEL) -> float:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from market.pricing.plans import FiniteMenu, ScheduleMenu
+from market.pricing.plans import FiniteMenu, ScheduleMenu, charge
 
 __all__ = [
     "PLAN_COLUMNS",
@@ -115,6 +115,24 @@ class SolvedPolicy:
     def model(self):
         """The deployed conversation model."""
         return self.menu.model
+
+    def by_type(self, r) -> dict[str, NDArray]:
+        """What the types ``r`` buy and expect, by their own choice: ``served``, ``utility``
+        (expected :math:`e^{-r\\tau}` within the cap), ``payment`` (price plus the expected
+        per-token charge) and ``tokens`` (expected tokens used)."""
+        r = np.atleast_1d(np.asarray(r, dtype=float))
+        choice = self.menu.choose(r)
+        speed = np.ones(r.size) if choice.speed is None else np.asarray(choice.speed)
+        per_token = np.zeros(r.size) if choice.per_token is None else choice.per_token
+        model = self.model
+        cap = np.where(choice.buys, choice.cap * speed, 0.0)
+        tokens = np.where(choice.buys, model.token_rate * model.expected_truncated_time(cap), 0.0)
+        return {
+            "served": np.asarray(choice.buys, dtype=bool),
+            "utility": np.asarray(choice.expected_utility, dtype=float),
+            "payment": np.where(choice.buys, charge(choice.price, per_token, tokens), 0.0),
+            "tokens": tokens,
+        }
 
     def plans(self):
         """What is sold, as a :class:`pandas.DataFrame` (columns :data:`PLAN_COLUMNS`).
