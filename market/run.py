@@ -178,9 +178,12 @@ class Run:
             "unavailable": [u.to_dict() for u in self.solution.unavailable],
         }
 
-    def save(self, root: str | os.PathLike = "runs", figures: bool = False) -> Path:
+    def save(
+        self, root: str | os.PathLike = "runs", figures: bool = False, progress=None
+    ) -> Path:
         """Write the run folder under ``root`` (atomically); with ``figures``, the figures of
-        :func:`market.plots.plot_run` go into it before it is put in place."""
+        :func:`market.plots.plot_run` go into it before it is put in place (``progress(name)``
+        is called after each)."""
         from market.io.runfolder import write_run
 
         extra = None
@@ -189,6 +192,6 @@ class Run:
             def extra(folder: Path) -> None:
                 from market.plots import plot_run
 
-                plot_run(folder)
+                plot_run(folder, progress=progress)
 
         return write_run(self, root, extra)

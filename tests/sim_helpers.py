@@ -2,7 +2,8 @@
 
 The paper's example (Sections 2.2 and 3.1): two states, prior (1/2, 1/2), quadratic entropy,
 token rate chi = 1/8, urgency uniform on [1, 2]. Its greedy model is stationary: conditional on
-either true state the breakthrough hazard is 1/2 (NOTES.md, "Conditional on the true state"),
+either true state the breakthrough hazard is 1/2 (docs/paper-notes.md, "Conditional on the true
+state"),
 so P(tau > t | theta) = exp(-t/2).
 """
 
@@ -21,7 +22,8 @@ PAPER_EXAMPLE = Path(__file__).parent.parent / "scenarios" / "paper_example.toml
 #: The example's primitives (Section 2.2).
 PRIOR = (0.5, 0.5)
 TOKEN_RATE = 0.125
-#: Total breakthrough rate of the example's greedy model (Section 3.1; NOTES.md erratum 3).
+#: Total breakthrough rate of the example's greedy model (Section 3.1; docs/paper-notes.md erratum
+#: 3).
 RATE = 0.5
 
 
@@ -30,7 +32,7 @@ def paper_greedy() -> GreedyModel:
 
 
 def paper_optimal_menu(model) -> ScheduleMenu:
-    """Section 3.1 in closed form: T(r) = 1/(r - 1) and, with the factor t of NOTES.md
+    """Section 3.1 in closed form: T(r) = 1/(r - 1) and, with the factor t of docs/paper-notes.md
     erratum 2, P(r) = (3 + 2 e^{-5/2} - 5 e^{-(r + 1/2)/(r - 1)}) / 15."""
 
     def cap(r):

@@ -44,7 +44,7 @@ def test_paper_example_compare(tmp_path, capsys):
     revenues = [row["expected_revenue"] for row in rows]
     assert revenues == sorted(revenues, reverse=True)
     assert rows[0]["kind"] == "optimal_token_menu"
-    # Closed forms (NOTES.md erratum 4): optimal 0.2019806, flat 1/5 (G(r)U(inf|r) =
+    # Closed forms (docs/paper-notes.md erratum 4): optimal 0.2019806, flat 1/5 (G(r)U(inf|r) =
     # (r-1)/(2r+1) increases, so sell to all at U(inf|2) = 1/5).
     by_name = {row["name"]: row for row in rows}
     assert by_name["optimal token menu"]["expected_revenue"] == pytest.approx(0.2019806, abs=1e-7)

@@ -1,6 +1,7 @@
 """Tests of market.families: constant-delay and diffusion models and their menus (Section 2.2).
 
-Reference numbers come from the paper (Zhong 2025, Section 2.2), NOTES.md (errata and checked
+Reference numbers come from the paper (Zhong 2025, Section 2.2), docs/paper-notes.md (errata and
+checked
 formulas), closed forms, or an independent computation (solve_bvp, Crank-Nicolson, quadrature),
 named in a comment at each assertion.
 """
@@ -96,14 +97,15 @@ def test_constant_delay_stopping_law():
     # d^m e^{-rd} 1{d <= cap}
     np.testing.assert_allclose(out, 5 * np.exp(-5 * r) * (cap >= 5), rtol=1e-15)
     np.testing.assert_array_equal(model.sample_time([0.1, 0.9], [0, 2]), [5.0, 5.0])
-    # Fastest model: (Info.) binds, so E[tau] = information to learn / chi (NOTES.md).
+    # Fastest model: (Info.) binds, so E[tau] = information to learn / chi (docs/paper-notes.md).
     fastest = ConstantDelay(entropy, prior, 0.4)
     assert fastest.expected_time == pytest.approx(entropy.information_to_learn(prior) / 0.4)
 
 
 def test_screen_constant_delay_paper_example():
     sol = screen_constant_delay(Quadratic(2), HALF, CHI, PAPER_URGENCY, PAPER_GRID)
-    # Section 2.2 and NOTES.md erratum 4: take-it-or-leave-it price e^{-3} for t = 2, served
+    # Section 2.2 and docs/paper-notes.md erratum 4: take-it-or-leave-it price e^{-3} for t = 2,
+    # served
     # r <= 1.5, revenue e^{-3}/2 = 0.0248935.
     assert sol.revenue == pytest.approx(0.5 * math.exp(-3), abs=1e-9)
     # welfare = int_1^1.5 e^{-2r} dr = (e^{-2} - e^{-3}) / 2 (closed form)
@@ -153,7 +155,7 @@ def test_diffusion_needs_binary_state():
 def test_expected_time_is_information_over_rate(entropy, p):
     model = Diffusion(entropy, [1 - p, p], CHI)
     info = entropy.information_to_learn(np.array([1 - p, p]))
-    # NOTES.md "Mean duration": (Info.) binds, so E[tau] = information to learn / chi.
+    # docs/paper-notes.md "Mean duration": (Info.) binds, so E[tau] = information to learn / chi.
     assert model.expected_time == pytest.approx(info / CHI, rel=1e-14)
     # ... and the same number as -dU/dr at r = 0 (a different computation of E[tau]).
     assert -model.utility_dr(0.0) == pytest.approx(info / CHI, rel=1e-10)
@@ -203,7 +205,7 @@ def test_diffusion_per_state_laplace_closed_form():
     model = example_diffusion(p)
     r = np.array([0.3, 1.0, 4.0])
     k = np.sqrt(2 * r) / model.volatility
-    # NOTES.md: E[e^{-r tau} 1{learn 1}] = sinh(kp)/sinh(k) (and 1 - p for state 0).
+    # docs/paper-notes.md: E[e^{-r tau} 1{learn 1}] = sinh(kp)/sinh(k) (and 1 - p for state 0).
     expected = np.stack([np.sinh(k * (1 - p)), np.sinh(k * p)], axis=-1) / np.sinh(k)[:, None]
     np.testing.assert_allclose(model.laplace_by_state(r), expected, rtol=1e-13)
     # moment 1 = -d/dr, against a central difference.
@@ -266,7 +268,7 @@ def test_shannon_utility_against_the_eigen_series_density():
 # -- diffusion: time law --------------------------------------------------------------------
 @pytest.mark.parametrize("entropy, p", [(Quadratic(2), 0.3), (Shannon(2), 0.3)])
 def test_density_integrates_to_the_prior(entropy, p):
-    # Exit probabilities equal the prior (martingale, NOTES.md), via the time density.
+    # Exit probabilities equal the prior (martingale, docs/paper-notes.md), via the time density.
     model = Diffusion(entropy, [1 - p, p], CHI)
     for state, prob in enumerate([1 - p, p]):
         mass, _ = integrate.quad(
@@ -365,7 +367,7 @@ def menu_ic_report(sol, model: Diffusion):
 
 def test_screen_diffusion_paper_example():
     sol = screen_diffusion(Quadratic(2), HALF, CHI, PAPER_URGENCY, PAPER_GRID)
-    # Section 2.2 and NOTES.md erratum 4: sigma* = 1/(2 sqrt 2) for every type, price and
+    # Section 2.2 and docs/paper-notes.md erratum 4: sigma* = 1/(2 sqrt 2) for every type, price and
     # revenue sech(2 sqrt 2) = 0.1177999.
     assert sol.revenue == pytest.approx(1 / math.cosh(2 * math.sqrt(2)), abs=1e-9)
     assert np.all(sol.speed == 1.0)

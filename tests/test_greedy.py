@@ -24,7 +24,7 @@ def test_paper_stopping_law(paper):
     assert np.allclose(paper.density(t), 0.5 * np.exp(-t / 2), rtol=1e-14)
     assert np.allclose(paper.survival(t), np.exp(-t / 2), rtol=1e-14)
     assert np.allclose(paper.rates(t), 0.25, rtol=1e-14)
-    # E[tau] = (sum mu0 H(e) - H(mu0)) / chi = (1/2 - 1/4) / (1/8) = 2 (NOTES.md).
+    # E[tau] = (sum mu0 H(e) - H(mu0)) / chi = (1/2 - 1/4) / (1/8) = 2 (docs/paper-notes.md).
     assert paper.expected_time == pytest.approx(2.0, rel=1e-12)
 
 
@@ -70,7 +70,7 @@ def test_shannon_first_switch_time_by_quadrature():
     t2, _ = integrate.quad(lambda x: -np.log(x) / (chi * (1 - x)), 0.375, 0.5, epsabs=1e-14)
     assert model.switch_times[0] == pytest.approx(t2, rel=1e-10)
     assert model.active_sets[:2] == ((0,), (0, 1))
-    # Stationary rate chi / log n (NOTES.md).
+    # Stationary rate chi / log n (docs/paper-notes.md).
     assert model.stationary_rate == pytest.approx(chi / np.log(3), rel=1e-10)
 
 
@@ -119,12 +119,13 @@ def test_greedy_properties(kind, n, chi, seed):
         model = GreedyModel(_entropy(kind, n, seed), prior, chi)
     except AssumptionViolation as err:
         # A path that leaves what Assumption 1 guarantees (a non-positive rate, or an active
-        # state's belief reaching 0) is reported, naming the scenario (NOTES.md erratum 6).
-        assert str(err).startswith("scenario 'prop': ") and "Assumption 1" in str(err)
+        # state's belief reaching 0) is reported in the theory's words (docs/paper-notes.md,
+        # erratum 6); the scenario layer adds the file and the field.
+        assert "violates Assumption 1" in str(err) and "scenario" not in str(err)
         assume(False)
     ent = model.entropy
     info = ent.information_to_learn(prior)
-    # E[tau] = information / chi (NOTES.md: (Info.) binds).
+    # E[tau] = information / chi (docs/paper-notes.md: (Info.) binds).
     assert model.expected_time == pytest.approx(info / chi, rel=1e-9)
     # Martingale: with no cap, the learned state is distributed as the prior.
     assert np.allclose(model.state_cdfs(np.array([1e4 * info / chi]))[0], prior, atol=1e-9)
@@ -166,7 +167,7 @@ def test_greedy_properties(kind, n, chi, seed):
 
 def test_ties_start_stationary():
     # A uniform prior under Shannon: every state equally close, stationary from 0 with rate
-    # chi / log n (NOTES.md).
+    # chi / log n (docs/paper-notes.md).
     model = GreedyModel(Shannon(6), np.full(6, 1 / 6), 2.0)
     assert model.switch_times == ()
     assert model.stationary_rate == pytest.approx(2.0 / np.log(6), rel=1e-14)
@@ -226,7 +227,7 @@ def test_proposition_1_greedy_beats_other_feasible_processes(kind, n, seed):
         return np.sum(w * np.exp(-r * t)) + c * max(t0 - t, 0.0)
 
     value = exp_part + c * hinge
-    # Constant delay at the fastest feasible delay (NOTES.md).
+    # Constant delay at the fastest feasible delay (docs/paper-notes.md).
     assert value >= rho(ent.information_to_learn(prior) / chi) - 1e-10
     # Stationary Poisson at the prior.
     lam = _feasible_poisson_at_prior(ent, prior, chi)
@@ -234,7 +235,8 @@ def test_proposition_1_greedy_beats_other_feasible_processes(kind, n, seed):
     assert value >= poisson - 1e-10
     if n == 2 and kind == "quadratic":
         # Diffusion d mu = sigma dB with sigma^2 = chi (H'' = 2 along the edge):
-        # E[e^{-r tau}] = (sinh(kp) + sinh(k(1-p)))/sinh(k), k = sqrt(2r)/sigma (NOTES.md).
+        # E[e^{-r tau}] = (sinh(kp) + sinh(k(1-p)))/sinh(k), k = sqrt(2r)/sigma
+        # (docs/paper-notes.md).
         # Compared on the exponential part alone (itself positive, decreasing, convex).
         p, sigma = prior[1], np.sqrt(chi)
         k = np.sqrt(2 * r) / sigma

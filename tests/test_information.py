@@ -22,7 +22,7 @@ def test_paper_divergence_is_one_quarter():
 
 
 def test_quadratic_reproduces_the_example_constraint():
-    # NOTES.md: for the scalar belief p, H(p) = 1/2 (p^2 + (1-p)^2) has H'' = 2, so
+    # docs/paper-notes.md: for the scalar belief p, H(p) = 1/2 (p^2 + (1-p)^2) has H'' = 2, so
     # E[dH] = 1/2 * 2 * E[dp^2] = E[dp^2]: (Info.) is E[(mu_{t+s} - mu_t)^2] <= chi s.
     ent = Quadratic(2)
     p, h = 0.3, 1e-4
@@ -50,7 +50,7 @@ def test_mahalanobis_divergence_by_hand():
 
 
 def test_shannon_stationary_divergence_is_log_n():
-    # NOTES.md: at the uniform belief D(e_theta | mu) = log n.
+    # docs/paper-notes.md: at the uniform belief D(e_theta | mu) = log n.
     assert np.allclose(Shannon(5).divergences(np.full(5, 0.2)), np.log(5))
 
 
@@ -124,12 +124,12 @@ def test_normalised_derivatives(kind, n, seed):
 
 
 def test_information_to_learn_for_the_example():
-    # NOTES.md: constant delay is feasible iff t >= (sum mu0 H(e) - H(mu0)) / chi = 2.
+    # docs/paper-notes.md: constant delay is feasible iff t >= (sum mu0 H(e) - H(mu0)) / chi = 2.
     assert Quadratic(2).information_to_learn(np.array([0.5, 0.5])) / 0.125 == pytest.approx(2.0)
 
 
 def test_quadratic_violates_assumption_1iii_for_three_states():
-    # NOTES.md erratum 6: mu = (0.9, 0.05, 0.05), states 2 and 3.
+    # docs/paper-notes.md erratum 6: mu = (0.9, 0.05, 0.05), states 2 and 3.
     with pytest.raises(AssumptionViolation, match=r"Assumption 1\(iii\).*e_1.*e_2"):
         Quadratic(3).check_assumption1(np.array([0.9, 0.05, 0.05]))
     Shannon(3).check_assumption1(np.array([0.9, 0.05, 0.05]))

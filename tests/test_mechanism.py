@@ -10,7 +10,7 @@ from market.theory.information import Quadratic, Shannon
 from market.theory.mechanism import OptimalTokenMenu, first_best_welfare, ironed_pools
 from market.theory.urgency import Mixture, TruncNormal, Uniform
 
-# NOTES.md erratum 4: the optimal revenue of the paper's example.
+# docs/paper-notes.md erratum 4: the optimal revenue of the paper's example.
 PAPER_REVENUE = 0.2 * (1 - np.exp(-2.5)) + 0.5 * np.exp(-1) * exp1(1.5)
 
 
@@ -68,7 +68,8 @@ def _bimodal():
 
 
 def _relaxed_revenue_by_brute_force(model, urgency):
-    # NOTES.md: Revenue = int_0^inf f(t) max_r G(r) e^{-rt} dt. The inner maximum is taken
+    # docs/paper-notes.md: Revenue = int_0^inf f(t) max_r G(r) e^{-rt} dt. The inner maximum is
+    # taken
     # on a grid of 20,001 types and polished by a bounded scalar search (independent of the
     # concave-envelope construction of the solver).
     grid = np.linspace(urgency.low, urgency.high, 20_001)

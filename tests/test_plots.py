@@ -2,8 +2,9 @@
 
 One small run of the paper's example (2000 users, vectorised engine, ``git rev-parse``
 stubbed as in test_sim_command.py) is written once for the module; the figures are drawn
-once. Closed forms are those of Section 3.1 (Zhong 2025) with NOTES.md errata 2 and 3:
-``f*(t) = ½e^{-t/2}``, ``χT(r) = (1/8)/(r-1)``.
+once. Closed forms are those of Section 3.1 (Zhong 2025) with errata 2 and 3 of
+``docs/paper-notes.md``: ``f*(t) = ½e^{-t/2}``, ``χT(r) = (1/8)/(r-1)``. The artists of each
+figure are checked against the run's numbers in ``test_plots_figures.py``.
 """
 
 import json
@@ -19,7 +20,7 @@ from sim_helpers import PAPER_EXAMPLE
 from market import plots
 from market.cli import main
 from market.io import runfolder
-from market.plots.outcomes import BOOTSTRAP_RESAMPLES, bootstrap_revenue
+from market.plots.bootstrap import BOOTSTRAP_RESAMPLES, bootstrap_revenue
 
 USERS = 2000
 FIGURES = [
@@ -50,8 +51,16 @@ def run_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def figures(run_dir):
-    return plots.plot_run(run_dir)
+def progress_calls():
+    return []
+
+
+@pytest.fixture(scope="module")
+def figures(run_dir, progress_calls):
+    def progress(name):
+        progress_calls.append((name, (run_dir / name).is_file()))  # written, then reported
+
+    return plots.plot_run(run_dir, progress=progress)
 
 
 # -- the run folder's extra files ------------------------------------------------------------
@@ -113,6 +122,7 @@ def test_summary_has_first_best_welfare(run_dir):
 # -- the figures -----------------------------------------------------------------------------
 def test_plot_run_writes_valid_pngs(run_dir, figures):
     assert figures == [run_dir / name for name in FIGURES]
+    assert list(plots.FIGURE_FILES) == FIGURES
     written = sorted(p.name for p in run_dir.iterdir() if p.suffix == ".png")
     assert written == sorted(FIGURES)
     assert not [p for p in run_dir.iterdir() if p.name.startswith(".")]  # no temporary files
@@ -147,10 +157,31 @@ def test_missing_folder(tmp_path):
         plots.plot_run(tmp_path / "nowhere")
 
 
+def test_a_file_is_not_a_run_folder(run_dir):
+    file = run_dir / "summary.json"
+    with pytest.raises(ValueError) as err:
+        plots.plot_run(file)
+    assert str(err.value) == f"{file}: not a run folder (a file, not a directory)"
+
+
+def test_progress_is_called_after_each_figure(figures, progress_calls):
+    assert progress_calls == [(name, True) for name in FIGURES]
+
+
+def test_stopping_law_is_left_out_without_a_density(run_dir, tmp_path):
+    target = copy_run(run_dir, tmp_path)
+    law = pq.read_table(target / "stopping_law.parquet")
+    pq.write_table(law.slice(0, 0), target / "stopping_law.parquet")
+    seen = []
+    written = plots.plot_run(target, progress=seen.append)
+    expected = [name for name in FIGURES if name != "stopping_law.png"]
+    assert written == [target / name for name in expected] and seen == expected
+
+
 def test_empty_folder_names_every_missing_file(tmp_path):
     message = (
         f"{tmp_path}: not a complete run folder: missing summary.json, users.parquet, "
-        "menus.parquet, stopping_law.parquet"
+        "menus.parquet, plans.parquet, stopping_law.parquet"
     )
     with pytest.raises(ValueError) as err:
         plots.plot_run(tmp_path)
@@ -166,6 +197,24 @@ def test_an_older_run_without_menus(run_dir, tmp_path):
         plots.plot_menus(target)
 
 
+def test_an_older_run_without_plans(run_dir, tmp_path):
+    target = copy_run(run_dir, tmp_path)
+    (target / "plans.parquet").unlink()
+    with pytest.raises(
+        ValueError, match=r"run: not a complete run folder: missing plans\.parquet$"
+    ):
+        plots.plot_run(target)
+
+
+def test_plans_of_an_unknown_policy(run_dir, tmp_path):
+    target = copy_run(run_dir, tmp_path)
+    plans = pd.read_parquet(target / "plans.parquet")
+    ghost = plans.tail(1).assign(policy="ghost")
+    pd.concat([plans, ghost]).to_parquet(target / "plans.parquet")
+    with pytest.raises(ValueError, match=r"plans\.parquet: policy ghost not in summary\.json$"):
+        plots.plot_run(target)
+
+
 def test_missing_column(run_dir, tmp_path):
     target = copy_run(run_dir, tmp_path)
     table = pq.read_table(target / "users.parquet")
@@ -179,10 +228,17 @@ def test_missing_column(run_dir, tmp_path):
     [
         ("{not json", r"summary\.json: not valid JSON \(Expecting property name"),
         ('{"seed": 1, "policies": []}', r"summary\.json: missing key 'first_best_welfare'$"),
+        ("units", r"summary\.json: units\.tokens_per_unit = -1: expected a number > 0$"),
+        ("first_best", r"summary\.json: first_best_welfare = 0\.0: expected a number > 0$"),
     ],
 )
 def test_malformed_summary(run_dir, tmp_path, content, message):
     target = copy_run(run_dir, tmp_path)
+    summary = json.loads((target / "summary.json").read_text())
+    if content == "units":
+        content = json.dumps({**summary, "units": {"currency": "USD", "tokens_per_unit": -1}})
+    elif content == "first_best":
+        content = json.dumps({**summary, "first_best_welfare": 0.0})
     (target / "summary.json").write_text(content)
     with pytest.raises(ValueError, match=message) as err:
         plots.plot_run(target)
@@ -199,7 +255,7 @@ def test_damaged_parquet(run_dir, tmp_path):
 # -- market plot -----------------------------------------------------------------------------
 def test_plot_command_prints_the_figures(tmp_path, capsys, monkeypatch):
     written = [tmp_path / "a.png", tmp_path / "b.png"]
-    monkeypatch.setattr(plots, "plot_run", lambda run_dir: written)
+    monkeypatch.setattr(plots, "plot_run", lambda run_dir, progress=None: written)
     assert main(["plot", str(tmp_path)]) == 0
     captured = capsys.readouterr()
     assert captured.out.splitlines() == [str(p) for p in written] and captured.err == ""

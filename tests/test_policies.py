@@ -24,7 +24,7 @@ from market.theory.urgency import Uniform
 
 CHI = 0.125
 GRID = np.linspace(1.0, 2.0, 201)
-# NOTES.md erratum 4.
+# docs/paper-notes.md erratum 4.
 OPTIMAL = 0.2 * (1 - np.exp(-2.5)) + 0.5 * np.exp(-1) * exp1(1.5)
 
 
@@ -296,7 +296,8 @@ def _check_all(setting, extra=()):
 
 def test_every_policy_below_optimal_paper(paper):
     solved = _check_all(paper)
-    # Section 2.2 (NOTES.md erratum 4): constant delay 1/2 e^{-3}, half the types buy, each
+    # Section 2.2 (docs/paper-notes.md erratum 4): constant delay 1/2 e^{-3}, half the types buy,
+    # each
     # served chi d_min = 1/4 tokens; diffusion sech(2 sqrt 2), everyone buys.
     assert solved["constant_delay"].revenue == pytest.approx(0.5 * math.exp(-3), rel=1e-10)
     assert solved["constant_delay"].participation == pytest.approx(0.5, rel=1e-9)

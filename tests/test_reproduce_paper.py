@@ -1,6 +1,7 @@
 """``analysis/reproduce_paper.py``: the paper's numbers beside their closed forms.
 
-The closed forms are typed in here from the paper and NOTES.md, and computed with numpy and
+The closed forms are typed in here from the paper and docs/paper-notes.md, and computed with numpy
+and
 scipy (not with the script's own helpers): Zhong (2025), Section 2.2 (constant delay ½e^{-3},
 diffusion sech(2√2)), Section 3.1 (optimal revenue 0.2(1−e^{-2.5}) + 0.5e^{-1}E₁(1.5), price
 with the factor t of erratum 2, caps (1/8)/(r−1), f*(t) = ½e^{-t/2}); ratios: erratum 4.

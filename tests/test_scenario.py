@@ -84,14 +84,22 @@ def test_paper_example_urgency_is_uniform():
     np.testing.assert_allclose(dist.cdf(np.array([1.0, 1.5, 2.0])), [0.0, 0.5, 1.0])
 
 
-def test_urgency_error_names_the_file_and_the_table(tmp_path):
-    # The theory refuses a normal with no representable mass on [low, high]; the scenario
-    # layer names the file and the table.
-    body = 'distribution = "truncnorm"\nmean = -1e300\nsd = 1.0\nlow = 0.5\nhigh = 3.0'
-    path = write(tmp_path, scenario_text(urgency=urgency(body)))
+def test_theory_error_names_the_file_and_the_field(tmp_path):
+    # This positive-definite matrix (found by a random search) takes the greedy path out of
+    # Assumption 1(ii) (docs/paper-notes.md, erratum 6): the theory raises in its own words,
+    # the scenario layer names the file and the field.
+    from market.scenario import build_greedy
+
+    matrix = "[[10.97, -0.09, -3.89], [-0.09, 0.67, 1.44], [-3.89, 1.44, 4.98]]"
+    table = information(entropy='"mahalanobis"', prior="[0.5, 0.3, 0.2]", token_rate="0.2")
+    path = write(
+        tmp_path, scenario_text(table.replace("[information]", f"[information]\nmatrix = {matrix}"))
+    )
     with pytest.raises(ScenarioError) as info:
-        build_urgency(load_scenario(path))
-    assert str(info.value).startswith(f"{path}: urgency: sd = 1.0: ")
+        build_greedy(load_scenario(path))
+    message = str(info.value)
+    assert message.startswith(f"{path}: information.matrix: the greedy belief of active state 1")
+    assert "violates Assumption 1(ii)" in message
 
 
 def test_paper_example_file_is_as_specified():

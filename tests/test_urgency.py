@@ -166,18 +166,22 @@ def test_truncnorm_log_cdf_near_low_series(name, h):
     d = DISTRIBUTIONS[name]
     alpha, beta = (d.low - d.mu) / d.sigma, (d.high - d.mu) / d.sigma
     r = d.low + h * d.sigma
-    x = (r - d.mu) / d.sigma  # the implementation's standardised point
+    x = (r - d.mu) / d.sigma
+    # The implementation's standardised offset from low: x - alpha where the interval holds
+    # the mean, (r - low) / sigma where it lies on one side of the mean (measured from the end).
+    offset = x - alpha if alpha < 0 < beta else (r - d.low) / d.sigma
+    x = alpha + offset
     # Z on the side of the mean where ndtr does not cancel (mass >= 1e-40 here).
     z = (
         special.ndtr(-alpha) - special.ndtr(-beta)
         if alpha > 0
         else special.ndtr(beta) - special.ndtr(alpha)
     )
-    expected = math.log(normal_mass_series(alpha, x - alpha)) - math.log(z)
+    expected = math.log(normal_mass_series(alpha, offset)) - math.log(z)
     assert float(d.log_cdf(r)) == pytest.approx(expected, rel=0, abs=5e-14)
     # g/G = phi(x) / (sigma * mass): the same series.
     expected_rh = math.exp(-0.5 * x * x) / math.sqrt(2 * math.pi) / d.sigma
-    expected_rh /= normal_mass_series(alpha, x - alpha)
+    expected_rh /= normal_mass_series(alpha, offset)
     assert float(d.reverse_hazard(r)) == pytest.approx(expected_rh, rel=5e-14)
 
 

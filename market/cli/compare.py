@@ -12,6 +12,7 @@ import json
 
 from market.cli.format import num, table
 from market.cli.options import add_population_arguments
+from market.cli.plot import plotting_progress
 from market.cli.progress import progress_for
 from market.cli.run import _json_safe, _unavailable, simulated
 
@@ -29,7 +30,8 @@ def command(args: argparse.Namespace) -> int:
     """Solve and simulate every policy; write a run folder and print a table by revenue."""
     with progress_for(args) as progress:
         run = simulated(args, progress)
-        run_dir = run.save(args.out, figures=args.plot)
+        plotting = plotting_progress(progress) if args.plot else None
+        run_dir = run.save(args.out, figures=args.plot, progress=plotting)
     fb = run.solution.first_best_welfare
     rows = run.compare_rows()
     if args.json:

@@ -1,12 +1,14 @@
 r"""The one integral over types: :math:`\int_a^b g(r)\,h(r)\,dr` for any urgency law.
 
 Every expected value over the users' urgency :math:`r \sim G` (revenue, surplus, welfare,
-participation, tokens) goes through :func:`expect`. It is exact for densities that are infinite
-at an end of the support (a Beta law with ``a < 1`` or ``b < 1``): near such an end the
-integral is taken in quantile space, :math:`\int h(G^{-1}(u))\,du`, where nothing is infinite;
-elsewhere in type space, :math:`\int g h\,dr`, where :math:`G^{-1}` may have an infinite slope
-(a density that vanishes at an end). Both are integrated by adaptive piecewise Chebyshev
-interpolation (:func:`integrate`), split at the breakpoints given, where ``h`` may have a kink.
+participation, tokens) goes through :func:`expect`. The support is cut at the breakpoints (the
+urgency's own and those given, where ``h`` may have a kink). On a segment where the density
+is infinite at an end (a Beta law with ``a < 1`` or ``b < 1``) or too concentrated for a grid to
+see (a normal truncated far in its tail puts all its mass within 1e-7 of an end), the integral
+is taken in quantile space, :math:`\int h(G^{-1}(u))\,du`, where nothing is infinite and no
+mass hides; elsewhere in type space, :math:`\int g h\,dr`, where :math:`G^{-1}` may have an
+infinite slope (a density that vanishes at an end). Both are integrated by adaptive piecewise
+Chebyshev interpolation (:func:`integrate`).
 
 :func:`type_nodes` gives fixed Gauss-Legendre nodes and weights with the same split, for
 optimisers that need a cheap, smooth approximation of the same integral.
@@ -46,26 +48,38 @@ def integrate(func: Callable[[NDArray], NDArray], breakpoints: Sequence[float]) 
     return fit_panels(func, bps, rtol=RTOL, scale=max(scale, 1e-300)).integral()
 
 
-def _singular(urgency, x: NDArray) -> NDArray:
-    """Whether the density is infinite at each of the types ``x``."""
+#: Probe points per segment for the test of whether a grid resolves the density.
+RESOLVE_PROBES = 257
+#: A segment is integrated in type space only if the trapezoid rule on the probes recovers its
+#: probability mass to this relative accuracy (the density has no spike the grid misses).
+RESOLVE_RTOL = 1e-3
+
+
+def _resolved(urgency, p: float, q: float) -> bool | None:
+    """Whether the density on ``[p, q]`` is finite and resolved by a grid (then type space
+    is safe); None if the segment carries no probability."""
+    mass = float(urgency.cdf(q)) - float(urgency.cdf(p))
+    if not mass > 0:
+        return None
+    x = np.linspace(p, q, RESOLVE_PROBES)
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        return ~np.isfinite(np.asarray(urgency.pdf(x), dtype=float))
+        g = np.asarray(urgency.pdf(x), dtype=float)
+    if not np.all(np.isfinite(g)):
+        return False
+    trapezoid = float(np.sum((g[1:] + g[:-1]) * np.diff(x)) / 2)
+    return abs(trapezoid - mass) <= RESOLVE_RTOL * mass
 
 
 def _pieces(urgency, edges: list[float]) -> list[tuple[float, float, bool]]:
-    """The segments between consecutive ``edges`` as ``(lo, hi, in_quantiles)``: a segment
-    with an end where the density is infinite is halved, and the half at that end is taken in
-    quantile space (the other half, which may touch a zero of the density, in type space)."""
-    edges = np.asarray(edges, dtype=float)
-    singular = _singular(urgency, edges)
+    """The segments between consecutive ``edges`` that carry probability, as ``(lo, hi,
+    in_quantiles)``: quantile space where the density is infinite at an end or too spiky for
+    a grid to resolve (all its mass within a tiny stretch), type space elsewhere (where a
+    density that vanishes at an end would give the quantile function an infinite slope)."""
     out = []
-    for k in range(edges.size - 1):
-        p, q = float(edges[k]), float(edges[k + 1])
-        if not (singular[k] or singular[k + 1]):
-            out.append((p, q, False))
-            continue
-        m = 0.5 * (p + q)
-        out += [(p, m, bool(singular[k])), (m, q, bool(singular[k + 1]))]
+    for p, q in zip(edges[:-1], edges[1:], strict=True):
+        resolved = _resolved(urgency, float(p), float(q))
+        if resolved is not None:
+            out.append((float(p), float(q), not resolved))
     return out
 
 

@@ -1,16 +1,23 @@
 """Figures of a run folder written by ``market run`` (:mod:`market.io.runfolder`).
 
-Each function takes a run folder (or a :class:`RunData` already read from one), writes PNG
-files into it and returns their paths:
+Each figure has a ``draw_*`` function that takes a run folder (or a :class:`RunData` already
+read from one) and returns a :class:`matplotlib.figure.Figure` (so tests can inspect its
+artists), and a ``plot_*`` function that writes it as PNG into the run folder and returns the
+paths written:
 
-- :func:`plot_distributions`: ``user_outcomes.png`` (per-user surplus and payment by policy)
-  and ``revenue_bootstrap.png`` (revenue per user over 500 resamples of the users, with the
-  expected revenue);
-- :func:`plot_who_gains`: ``who_gains.png`` (payment, utility, surplus against urgency);
-- :func:`plot_menus`: ``menus.png`` (price against token cap);
-- :func:`plot_stopping_law`: ``stopping_law.png`` (breakthrough times against f(t));
-- :func:`plot_welfare`: ``welfare.png`` (revenue + user surplus + loss = first best);
-- :func:`plot_run`: all of the above.
+- ``user_outcomes.png`` (:func:`draw_user_outcomes`): per-user surplus and payment by policy;
+- ``revenue_bootstrap.png`` (:func:`draw_revenue_bootstrap`): revenue per user over 500
+  resamples of the users, beside the expected revenue, on one axis for all policies;
+  :func:`plot_distributions` writes these two;
+- ``who_gains.png`` (:func:`draw_who_gains`, :func:`plot_who_gains`): the solver's payment,
+  utility and surplus by urgency, with the simulated means of urgency bins and their counts;
+- ``menus.png`` (:func:`draw_menus`, :func:`plot_menus`): each policy's tariff, the least
+  payment for the tokens a user uses;
+- ``stopping_law.png`` (:func:`draw_stopping_law`, :func:`plot_stopping_law`): breakthrough
+  times against the deployed model's density f(t) (not written when no model has one);
+- ``welfare.png`` (:func:`draw_welfare`, :func:`plot_welfare`): revenue, user surplus and loss
+  as shares of first-best welfare;
+- :func:`plot_run`: all of the above, in this order (:data:`FIGURE_FILES`).
 
 A missing or malformed run folder raises :class:`ValueError` with one line naming the path
 and what is missing. ``market plot RUN_DIR`` is :mod:`market.cli.plot`.
@@ -22,6 +29,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,7 +37,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from market.plots.run_data import RunData
 
 __all__ = [
+    "FIGURE_FILES",
     "RunData",
+    "draw_menus",
+    "draw_revenue_bootstrap",
+    "draw_stopping_law",
+    "draw_user_outcomes",
+    "draw_welfare",
+    "draw_who_gains",
     "load_run",
     "plot_distributions",
     "plot_menus",
@@ -44,21 +59,31 @@ __all__ = [
 _LAZY = {
     "RunData": "market.plots.run_data",
     "load_run": "market.plots.run_data",
+    "draw_user_outcomes": "market.plots.outcomes",
     "plot_distributions": "market.plots.outcomes",
-    "plot_who_gains": "market.plots.outcomes",
+    "draw_revenue_bootstrap": "market.plots.bootstrap",
+    "draw_who_gains": "market.plots.who_gains",
+    "plot_who_gains": "market.plots.who_gains",
+    "draw_menus": "market.plots.menus",
     "plot_menus": "market.plots.menus",
-    "plot_welfare": "market.plots.menus",
+    "draw_stopping_law": "market.plots.stopping",
     "plot_stopping_law": "market.plots.stopping",
+    "draw_welfare": "market.plots.welfare",
+    "plot_welfare": "market.plots.welfare",
 }
 
-#: The figures of :func:`plot_run`, in order.
+#: The figures of :func:`plot_run`, in order: file name and the function drawing it.
 FIGURES = (
-    "plot_distributions",
-    "plot_who_gains",
-    "plot_menus",
-    "plot_stopping_law",
-    "plot_welfare",
+    ("user_outcomes.png", "draw_user_outcomes"),
+    ("revenue_bootstrap.png", "draw_revenue_bootstrap"),
+    ("who_gains.png", "draw_who_gains"),
+    ("menus.png", "draw_menus"),
+    ("stopping_law.png", "draw_stopping_law"),
+    ("welfare.png", "draw_welfare"),
 )
+#: The files :func:`plot_run` writes, in order (``stopping_law.png`` only when a deployed
+#: model has a density).
+FIGURE_FILES = tuple(file for file, _ in FIGURES)
 
 
 def __getattr__(name: str):
@@ -67,9 +92,33 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def plot_run(run_dir: str | os.PathLike | RunData) -> list[Path]:
-    """Every figure of a run folder (read once); returns the PNG paths written, in order."""
+def plot_run(
+    run_dir: str | os.PathLike | RunData, progress: Callable[[str], object] | None = None
+) -> list[Path]:
+    """Every figure of a run folder (read once); returns the PNG paths written, in order.
+
+    Parameters
+    ----------
+    run_dir : path or RunData
+        The run folder.
+    progress : callable, optional
+        Called with each figure's file name (``"menus.png"``) after it is written.
+
+    Raises
+    ------
+    ValueError
+        One line naming the path, when the run folder is missing or malformed.
+    """
     from market.plots.run_data import load_run
+    from market.plots.style import save_png
 
     run = load_run(run_dir)
-    return [path for name in FIGURES for path in __getattr__(name)(run)]
+    written = []
+    for file, draw in FIGURES:
+        fig = __getattr__(draw)(run)
+        if fig is None:  # no figure of this kind for this run
+            continue
+        written.append(save_png(fig, run.path / file))
+        if progress is not None:
+            progress(file)
+    return written

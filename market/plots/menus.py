@@ -1,240 +1,176 @@
-"""Figures of what each policy sells and what it earns.
+"""The tariffs of a run's policies: what a user pays against the tokens it uses (``menus.png``).
 
-- :func:`plot_menus`: price against token cap :math:`\\chi T(r)` of each policy's menu
-  (``menus.parquet``), unlimited caps drawn at the right edge;
-- :func:`plot_welfare`: revenue, user surplus and the loss against first-best welfare,
-  stacked to the first best, expected and realised.
+Each policy is drawn as its tariff :math:`P_s(q)` (:mod:`market.plots.tariffs`), the cheapest
+payment for using :math:`q` tokens among its plans (``plans.parquet``), one line per speed
+(line style: fastest solid, then dashed, dotted, dash-dotted). Flat prices are horizontal,
+per-token prices rays from 0, two-part tariffs rays from their fee, tiers staircases; a line
+ends at the largest cap on offer. Every label is in the legend, outside the axes.
 """
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
 import numpy as np
+from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
 
 from market.plots.run_data import RunData, load_run
-from market.plots.style import PAYMENT_UNIT, figure, policy_colors
+from market.plots.style import (
+    figure,
+    payment_unit,
+    policy_colors,
+    policy_markers,
+    save_png,
+    token_unit,
+)
+from market.plots.tariffs import TariffCurve, tariff_curves
 
-__all__ = ["plot_menus", "plot_welfare", "realized_first_best"]
+__all__ = [
+    "MARKERS_PER_LINE",
+    "TOKEN_QUANTILE",
+    "draw_menus",
+    "payment_range",
+    "plot_menus",
+    "token_range",
+]
 
-#: Markers of unlimited items, one per policy (cycled).
-UNLIMITED_MARKERS = ("*", "P", "X", "D", "^", "s", "v", "o")
-#: Colours and legend labels of the welfare components.
-COMPONENT_COLORS = {"revenue": "#4477AA", "user surplus": "#66CCEE", "loss": "#DDDDDD"}
-COMPONENT_LABELS = ("revenue", "user surplus", "loss against first best")
-#: Width of a bar and half the gap between a policy's two bars (x units: one per policy).
-BAR_WIDTH = 0.38
-BAR_GAP = 0.01
-#: Two-sided 95% normal quantile.
-Z95 = 1.959963984540054
-#: Kind of the policy whose deployed model defines the first best (the greedy model).
-OPTIMAL_KIND = "optimal_token_menu"
+#: The token axis reaches this quantile of the tokens the simulated users used.
+TOKEN_QUANTILE = 0.99
+#: Room past the largest finite cap of a named plan, and above the dearest plan.
+MARGIN = 1.25
+#: Room below 0 (a share of the payment axis), so that a free plan's line is not the axis.
+FLOOR = 0.03
+#: Markers along each line (staggered across policies, so overlapping lines stay apart).
+MARKERS_PER_LINE = 4
+#: Line styles of a policy's speeds, fastest first.
+SPEED_STYLES = ("-", "--", ":", "-.")
+
+
+def token_range(run: RunData) -> float:
+    """Right end of the token axis: the larger of the users' :data:`TOKEN_QUANTILE` quantile
+    of tokens used and :data:`MARGIN` times the largest finite cap of a named plan."""
+    used = float(np.quantile(run.users.tokens, TOKEN_QUANTILE))
+    named = run.plans[run.plans.plan.notna()].token_cap.dropna()
+    cap = float(named.max()) * MARGIN if not named.empty else 0.0
+    top = max(used, cap)
+    return top if top > 0 else 1.0
+
+
+def payment_range(run: RunData) -> float:
+    """Top of the payment axis before its margin: the dearest plan's price, or the users'
+    median payment if larger (so a menu of per-token prices alone has an axis too)."""
+    return max(float(run.plans.price.max()), float(np.median(run.users.payment)))
 
 
 def _served_range(rows) -> str:
     """``""`` if every type buys, else the urgencies that buy."""
     served = rows[rows.served]
     if served.empty:
-        return " (nobody buys)"
+        return "; nobody buys"
     if len(served) == len(rows):
         return ""
-    return f" (buyers: r in [{served.urgency.min():.3g}, {served.urgency.max():.3g}])"
+    return f"; buyers r in [{served.urgency.min():.3g}, {served.urgency.max():.3g}]"
+
+
+def _plan_text(row) -> str:
+    """``0.1743 + 0.16 per token``, ``0.2``, ``0 up to 0.05 tokens``: one plan in words."""
+    parts = []
+    if row.price != 0 or row.per_token == 0:
+        parts.append(f"{row.price:.4g}")
+    if row.per_token != 0:
+        parts.append(f"{row.per_token:.4g} per token")
+    text = " + ".join(parts)
+    return text if np.isnan(row.token_cap) else f"{text} up to {row.token_cap:.4g} tokens"
+
+
+def curve_label(name: str, curve: TariffCurve, speeds: int) -> str:
+    """Legend label of a tariff line: the policy, its plans in brief, and its speed."""
+    rows = curve.plans
+    if curve.continuum:
+        text = f"schedule, {len(rows)} sampled caps"
+    elif len(rows) == 1:
+        text = _plan_text(rows.iloc[0])
+    else:
+        caps = sorted(rows.token_cap.fillna(np.inf))
+        text = f"{len(rows)} plans, caps " + ", ".join(
+            "unlimited" if np.isinf(c) else f"{c:.3g}" for c in caps
+        )
+    if speeds > 1 or curve.speed != 1:
+        text += f"; speed {curve.speed:.4g}"
+    return f"{name}: {text}"
+
+
+def draw_menus(run_dir: str | os.PathLike | RunData) -> Figure:
+    """The figure of ``menus.png``: each policy's tariff, payment against tokens used.
+
+    Lines carry the ``gid`` ``"tariff:<policy>:<speed>"``; their data are the points of
+    :func:`market.plots.tariffs.tariff_curves` on ``[0, token_range(run)]``.
+    """
+    run = load_run(run_dir)
+    colors, markers = policy_colors(run.names), policy_markers(run.names)
+    q_max = token_range(run)
+    handles = []
+    with figure(None, width=11, height=8) as (fig, ax):
+        for k, name in enumerate(run.names):
+            curves = tariff_curves(run.plans[run.plans.policy == name], q_max)
+            served = _served_range(run.menus[run.menus.policy == name])
+            for i, curve in enumerate(curves):
+                style = dict(
+                    color=colors[name],
+                    linestyle=SPEED_STYLES[i % len(SPEED_STYLES)],
+                    marker=markers[name],
+                )
+                ax.plot(
+                    curve.tokens,
+                    curve.payment,
+                    linewidth=2,
+                    gid=f"tariff:{name}:{curve.speed!r}",
+                    color=style["color"],
+                    linestyle=style["linestyle"],
+                )
+                _markers(ax, curve, q_max, (k + 1) / (len(run.names) + 1), style)
+                label = curve_label(name, curve, len(curves)) + served
+                handles.append(Line2D([], [], linewidth=2, markersize=7, label=label, **style))
+        top = payment_range(run)
+        ax.set_xlim(0, q_max)
+        top = MARGIN * top if top > 0 else 1.0
+        ax.set_ylim(-FLOOR * top, top)
+        ax.set_xlabel(f"tokens used q ({token_unit(run.units)})")
+        ax.set_ylabel(f"least payment for q tokens ({payment_unit(run.units)})")
+        ax.set_title("Tariffs: what a user pays for the tokens it uses, by policy")
+        fig.legend(
+            handles=handles,
+            loc="outside lower center",
+            ncols=2 if len(handles) > 3 else 1,
+            fontsize="small",
+            title="policy: plans (line style: speed, fastest solid)",
+        )
+    return fig
+
+
+def _markers(ax, curve: TariffCurve, q_max: float, phase: float, style: dict) -> None:
+    """Markers on a tariff line at ``q_max (j + phase) / MARKERS_PER_LINE``, j = 0, 1, ..."""
+    defined = ~np.isnan(curve.payment)
+    if not defined.any():
+        return
+    x = q_max * (np.arange(MARKERS_PER_LINE) + phase) / MARKERS_PER_LINE
+    x = x[x <= curve.tokens[defined].max()]
+    y = np.interp(x, curve.tokens[defined], curve.payment[defined])
+    ax.plot(
+        x,
+        y,
+        linestyle="none",
+        marker=style["marker"],
+        color=style["color"],
+        markeredgecolor="black",
+        markeredgewidth=0.5,
+        markersize=7,
+    )
 
 
 def plot_menus(run_dir: str | os.PathLike | RunData) -> list[Path]:
-    """Price against token cap for each policy's menu; writes ``menus.png``.
-
-    Each policy's items are the rows of ``menus.parquet`` for its buying types (one row per
-    sampled urgency). Finite caps are drawn on a log scale; unlimited items sit at the right
-    edge, past a dotted line, with the tick label "unlimited".
-    """
+    """Write ``menus.png`` (:func:`draw_menus`) into the run folder; returns its path."""
     run = load_run(run_dir)
-    colors = policy_colors(run.names)
-    menus = run.menus[run.menus.served]
-    caps = menus.token_cap.dropna()
-    caps = caps[caps > 0]
-    if caps.empty:
-        lo, hi = 0.1, 1.0
-    else:
-        lo, hi = float(caps.min()), float(caps.max())
-    log_lo = math.floor(math.log10(lo))
-    log_hi = math.ceil(math.log10(hi) + 1e-9)
-    x_unlimited = 10.0 ** (log_hi + 0.6)
-    out = run.path / "menus.png"
-    with figure(out, width=9, height=5.5) as (fig, ax):
-        for k, name in enumerate(run.names):
-            rows = run.menus[run.menus.policy == name]
-            label = name + _served_range(rows)
-            served = rows[rows.served]
-            finite = served[served.token_cap.notna()].sort_values("token_cap")
-            color = colors[name]
-            if not finite.empty:
-                ax.plot(
-                    finite.token_cap,
-                    finite.price,
-                    color=color,
-                    linewidth=2,
-                    label=label,
-                    marker="o" if len(finite) < 20 else None,
-                )
-                label = None
-            unlimited = served[served.token_cap.isna()]
-            if not unlimited.empty:
-                _unlimited(ax, unlimited, x_unlimited, color, k, label)
-        ax.set_xscale("log")
-        ax.axvline(10.0 ** (log_hi + 0.3), color="grey", linestyle=":", linewidth=1.2)
-        decades = [10.0**e for e in range(log_lo, log_hi + 1)]
-        ax.set_xticks(decades + [x_unlimited], [f"{d:g}" for d in decades] + ["unlimited"])
-        ax.set_xlim(10.0**log_lo / 1.3, x_unlimited * 2.2)
-        ax.set_ylim(bottom=0)
-        ax.set_xlabel("token cap χT(r) (tokens; log scale)")
-        ax.set_ylabel(f"price ({PAYMENT_UNIT})")
-        ax.set_title("Menus: the price of each token cap on offer")
-        ax.legend(loc="lower left", fontsize="small", title="policy")
-    return [out]
-
-
-def _unlimited(ax, unlimited, x_unlimited: float, color, k: int, label) -> None:
-    """The prices of a policy's unlimited items, as markers at the right edge."""
-    prices = np.unique(unlimited.price.round(12))
-    ax.scatter(
-        np.full(prices.size, x_unlimited),
-        prices,
-        s=140,
-        color=color,
-        edgecolor="black",
-        zorder=4,
-        marker=UNLIMITED_MARKERS[k % len(UNLIMITED_MARKERS)],
-        label=label,
-    )
-    for price in prices:
-        ax.annotate(
-            f"{price:.4g}",
-            (x_unlimited, price),
-            xytext=(10, 0),
-            textcoords="offset points",
-            va="center",
-            fontsize="small",
-            color=color,
-        )
-
-
-def realized_first_best(run: RunData) -> float | None:
-    """First-best welfare of the run's own users: the mean of :math:`e^{-r\\tau}` with the
-    greedy model unlimited, from the breakthrough times of the optimal token menu's users
-    (the deployed greedy model); None if the run has no such policy."""
-    for policy in run.policies:
-        if policy.kind == OPTIMAL_KIND:
-            users = run.users[run.users.policy == policy.name]
-            tau = users.breakthrough_time * users.speed  # the model's tau (speed 1 here)
-            return float(np.mean(np.exp(-users.urgency * tau)))
-    return None
-
-
-def plot_welfare(run_dir: str | os.PathLike | RunData) -> list[Path]:
-    """Welfare decomposition per policy, stacked to first-best welfare; ``welfare.png``.
-
-    For each policy two bars: *expected* (the solver's per-user integrals, stacked to the
-    first best of ``summary.json``) and *realised* (the simulated means, stacked to the first
-    best of the same users, :func:`realized_first_best`, when the run has the optimal token
-    menu; else to the expected first best). Loss = first best − welfare (shown as 0 when
-    sampling noise makes it negative). Error bars: 95% intervals of realised welfare.
-    """
-    run = load_run(run_dir)
-    fb_expected = run.first_best_welfare
-    fb_real = realized_first_best(run)
-    bars = (
-        ("expected", -BAR_WIDTH / 2 - BAR_GAP, fb_expected, ""),
-        ("realized", BAR_WIDTH / 2 + BAR_GAP, fb_expected if fb_real is None else fb_real, "//"),
-    )
-    out = run.path / "welfare.png"
-    x = np.arange(len(run.names))
-    with figure(out, width=max(8.0, 2.6 * len(run.names) + 2), height=6.4) as (fig, ax):
-        for which, offset, first_best, hatch in bars:
-            for i, policy in enumerate(run.policies):
-                if which == "expected":
-                    rev, sur = policy.expected["revenue"], policy.expected["user_surplus"]
-                    se = math.nan
-                else:
-                    rev, sur = policy.realized["revenue"].mean, policy.realized["user_surplus"].mean
-                    se = policy.realized["welfare"].se
-                parts = {
-                    "revenue": rev,
-                    "user surplus": sur,
-                    "loss": max(first_best - rev - sur, 0),
-                }
-                _stack(ax, x[i] + offset, parts, hatch)
-                if math.isfinite(se) and se > 0:
-                    ax.errorbar(x[i] + offset, rev + sur, yerr=Z95 * se, color="black", capsize=4)
-        ax.axhline(fb_expected, color="black", linestyle="--", linewidth=1.2)
-        handles = _welfare_handles(fb_expected)
-        if fb_real is not None:
-            ax.axhline(fb_real, color="black", linestyle=":", linewidth=1.0)
-            handles.append(
-                Line2D(
-                    [],
-                    [],
-                    color="black",
-                    linestyle=":",
-                    label=f"first best of these users {fb_real:.6g}",
-                )
-            )
-        ax.set_xticks(x, run.names)
-        ax.set_ylabel(f"per user ({PAYMENT_UNIT})")
-        ax.set_ylim(0, max(fb_expected, fb_real or 0.0) * 1.08)
-        ax.set_title("Welfare decomposition: revenue + user surplus + loss = first-best welfare")
-        fig.legend(handles=handles, loc="outside lower center", ncols=2, fontsize="small")
-    return [out]
-
-
-def _welfare_handles(fb_expected: float) -> list:
-    handles = [
-        Patch(facecolor=c, edgecolor="black", label=label)
-        for label, c in zip(COMPONENT_LABELS, COMPONENT_COLORS.values(), strict=True)
-    ]
-    return handles + [
-        Patch(facecolor="white", edgecolor="black", label="left bar: expected (solver)"),
-        Patch(
-            facecolor="white",
-            edgecolor="black",
-            hatch="//",
-            label="right bar: realized (simulated users, 95% interval)",
-        ),
-        Line2D(
-            [],
-            [],
-            color="black",
-            linestyle="--",
-            label=f"first-best welfare {fb_expected:.6g} (expected)",
-        ),
-    ]
-
-
-def _stack(ax, x: float, parts: dict[str, float], hatch: str) -> None:
-    """One stacked bar of the welfare components, the revenue written inside."""
-    bottom = 0.0
-    for part, value in parts.items():
-        ax.bar(
-            x,
-            value,
-            BAR_WIDTH,
-            bottom=bottom,
-            hatch=hatch,
-            color=COMPONENT_COLORS[part],
-            edgecolor="black",
-            linewidth=0.6,
-        )
-        bottom += value
-    revenue = parts["revenue"]
-    ax.annotate(
-        f"{revenue:.4g}",
-        (x, revenue / 2),
-        ha="center",
-        va="center",
-        fontsize="x-small",
-        color="white",
-    )
+    return [save_png(draw_menus(run), run.path / "menus.png")]

@@ -17,7 +17,13 @@ from market.pricing.metered import best_fee, best_per_token, best_two_part, mete
 from market.pricing.plans import FiniteMenu, Plan
 from market.pricing.regions import menu_outcome
 from market.pricing.solved import SolvedPolicy, finite_menu_rows, token_cap_value
-from market.pricing.tiers import AGREEMENT, Ladder, best_flat_buyer, fixed_price_qualities
+from market.pricing.tiers import (
+    AGREEMENT,
+    Ladder,
+    best_flat_buyer,
+    best_ladder,
+    fixed_price_qualities,
+)
 
 __all__ = [
     "solve_custom",
@@ -107,7 +113,8 @@ def solve_two_part(
     With one of the two given, only the other is searched.
     """
     if fee is None and per_token is None:
-        fee, per_token = best_two_part(market)
+        flat = float(market.model.laplace(best_flat_buyer(market), np.inf))
+        fee, per_token = best_two_part(market, flat)
         notes = "fee and per-token price by nested 1-D searches (grid + Brent)"
     elif fee is None:
         fee = best_fee(market, per_token)[0]
@@ -125,7 +132,6 @@ def solve_two_part(
 def _ladder(market, kind, ladder_kind, count, qualities, prices, name, param):
     """Tiers of caps or of speeds (:mod:`.tiers`), with any of qualities and prices fixed."""
     ladder = Ladder(market, ladder_kind)
-    relaxed = None
     if qualities is not None:
         scale = market.token_rate if ladder_kind == "caps" else 1.0
         q = np.array(qualities, dtype=float) / scale
@@ -137,29 +143,16 @@ def _ladder(market, kind, ladder_kind, count, qualities, prices, name, param):
         q, _ = fixed_price_qualities(ladder, p)
         notes = f"prices fixed; {param} by Nelder-Mead on the actual revenue"
     else:
-        if qualities is not None:
-            order = np.argsort(-q, kind="stable")
-            b, qs, relaxed = ladder.optimise(count, fixed=q[order])
-            what = "prices"
-        else:
-            # K = 1 starts from the flat optimum; each K from the K - 1 solution.
-            z_star = (best_flat_buyer(market) - market.low) / (market.high - market.low)
-            b, qs, relaxed = ladder.optimise(1, starts=[np.array([z_star])])
-            for k in range(2, count + 1):
-                b, qs, relaxed = ladder.optimise(k, previous=(b, qs))
-            order, what = np.arange(count), f"{param} and prices"
-        q, p = np.empty_like(qs), np.empty_like(qs)
-        q[order], p[order] = qs, ladder.relaxed(b, qs)[1]  # in the order the scenario gave
-        notes = (
-            f"{what} by multi-start L-BFGS-B (analytic gradient) over boundary types "
-            f"{np.round(b, 9).tolist()}"
-        )
+        given = None if qualities is None else q
+        q, p, _, how = best_ladder(market, ladder_kind, count, fixed=given)
+        what = "prices" if qualities is not None else f"{param} and prices"
+        notes = f"{what} by multi-start L-BFGS-B (analytic gradient) from nested starts; {how}"
     if ladder_kind == "caps":
         shown = [token_cap_value(market.token_rate * c) for c in q]
     else:
         shown = [float(s) for s in q]
     params = {"count": int(q.size), param: shown, "prices": [float(x) for x in p]}
-    return solve_finite(market, name, kind, ladder.menu(q, p), params, notes, relaxed)
+    return solve_finite(market, name, kind, ladder.menu(q, p), params, notes)
 
 
 def solve_tiers(market: Market, count: int, caps=None, prices=None, name: str | None = None):

@@ -269,8 +269,11 @@ def best_fee(market, per_token: float) -> tuple[float, float]:
     return best
 
 
-def best_two_part(market) -> tuple[float, float]:
-    """Joint (fee, per-token price): nested 1-D searches (outer: grid + bounded Brent in p)."""
+def best_two_part(market, flat_price: float) -> tuple[float, float]:
+    """Joint (fee, per-token price): nested 1-D searches (outer: grid + bounded Brent in p),
+    then the best by exact revenue of that, the flat price ``(flat_price, 0)`` and the best
+    per-token price with the fee its most urgent buyer pays, ``(W(high, p*), p*)``: the family
+    contains both, so it never earns less than either."""
     top = max_price(market)
     check_hazard(market.model)
     p, _ = maximize(
@@ -281,7 +284,10 @@ def best_two_part(market) -> tuple[float, float]:
         xtol=PRICE_XTOL * top,
         vectorized=False,
     )
-    return best_fee(market, p)[0], p
+    p_star = best_per_token(market)
+    w_star = max(float(surplus(market.model, np.array([market.high]), p_star)[0]), 0.0)
+    candidates = [(best_fee(market, p)[0], p), (float(flat_price), 0.0), (w_star, p_star)]
+    return max(candidates, key=lambda c: metered_outcome(market, *c).revenue)
 
 
 def metered_solution(

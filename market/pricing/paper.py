@@ -99,7 +99,7 @@ def solve_diffusion(market: Market, name: str = "diffusion menu") -> SolvedPolic
     )
     model: Diffusion = fam.model
     pairs = zip(fam.speed, fam.price, strict=True)
-    posted = sorted({(round(float(s), 15), round(float(p), 15)) for s, p in pairs if s > 0})[::-1]
+    posted = sorted({(float(f"{s:.12g}"), float(f"{p:.12g}")) for s, p in pairs if s > 0})[::-1]
     plans = tuple(Plan(f"speed {s:.6g}", math.inf, p, speed=s) for s, p in posted)
     notes = fam.notes
     if fam.threshold is not None:  # a posted price for the full-speed model

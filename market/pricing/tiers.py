@@ -46,7 +46,7 @@ from market.pricing.plans import FiniteMenu, Plan
 from market.pricing.regions import menu_outcome, menu_revenue
 from market.theory.mechanism import OptimalTokenMenu
 
-__all__ = ["Ladder", "best_flat_buyer", "fixed_price_qualities"]
+__all__ = ["Ladder", "best_flat_buyer", "best_ladder", "fixed_price_qualities"]
 
 #: Slowest speed a speed tier may have.
 MIN_SPEED = 1e-3
@@ -78,11 +78,17 @@ class Ladder:
     ----------
     market : Market
     kind : ``"caps"`` or ``"speeds"``
+    rising : bool
+        The qualities rise with urgency among the buyers (the top quality goes to the
+        marginal buyer): the ladder for values with *increasing* differences in
+        :math:`(q, r)`, as speeds have where :math:`m(y) = -yU_1'(y)` increases. The revenue
+        formula is the same; only the order of the qualities along the boundaries changes.
     """
 
-    def __init__(self, market, kind: str):
+    def __init__(self, market, kind: str, rising: bool = False):
         self.market = market
         self.kind = kind
+        self.rising = rising
         self.model = market.model
         self.scale = market.expected_time
         self.top = math.inf if kind == "caps" else 1.0
@@ -140,28 +146,39 @@ class Ladder:
         dq = np.where(finite, np.exp(-r * t) * model.density(t), 0.0)
         return model.laplace(r, q), -model.laplace(r, q, 1), dq
 
+    def _qualities(self, v: NDArray, k: int) -> tuple[NDArray, NDArray, NDArray]:
+        """The full quality vector from the free units ``v[k:]``: the top quality first and
+        the others descending (or, rising, ascending with the top last); with the free units
+        in that order and their positions in ``q``."""
+        x_raw = np.clip(v[k:], 0, X_MAX)
+        order = np.argsort(x_raw if self.rising else -x_raw, kind="stable")
+        x = x_raw[order]
+        free = self.quality(x)
+        if self.rising:
+            return np.concatenate([free, [self.top]]), order, np.arange(k - 1)
+        return np.concatenate([[self.top], free]), order, np.arange(1, k)
+
     def _objective(self, v: NDArray, k: int, fixed: NDArray | None) -> tuple[float, NDArray]:
         """``-R`` and its gradient in the box variables (boundary fractions, quality units)."""
         lo, hi = self.market.low, self.market.high
         z_raw = np.clip(v[:k], 0, 1)
         pz = np.argsort(z_raw, kind="stable")
         b = lo + (hi - lo) * z_raw[pz]
-        if fixed is None:
-            x_raw = np.clip(v[k:], 0, X_MAX)
-            px = np.argsort(-x_raw, kind="stable")
-            x = x_raw[px]
-            q = np.concatenate([[self.top], self.quality(x)])
-        else:
-            q = fixed
-        # Own plan at each boundary (k values), the next plan down at b_1..b_{k-1}.
+        q = fixed if fixed is not None else self._qualities(v, k)[0]
+        # Own plan at each boundary (k values), the next plan at b_1..b_{k-1}.
         val, d_r, d_q = self._moments(np.concatenate([q, q[1:]]), np.concatenate([b, b[:-1]]))
         step = val[:k] - np.append(val[k:], 0.0)
         cdf, pdf = self.market.urgency.cdf(b), self.market.urgency.pdf(b)
         grad = np.zeros(v.size)
-        grad[pz] = (pdf * step + cdf * (d_r[:k] - np.append(d_r[k:], 0.0))) * (hi - lo)
+        with np.errstate(invalid="ignore"):  # g = inf at an end where the step is 0
+            dz = np.nan_to_num(pdf * step) + cdf * (d_r[:k] - np.append(d_r[k:], 0.0))
+        grad[pz] = dz * (hi - lo)
         if fixed is None and k > 1:
-            grad_q = cdf[1:] * d_q[1:k] - cdf[:-1] * d_q[k:]
-            grad[k + px] = grad_q * self.quality_slope(x)
+            _, order, where = self._qualities(v, k)
+            # dR/dq_j = G(b_j) V_q(q_j|b_j) - G(b_{j-1}) V_q(q_j|b_{j-1}) (none for j = 1).
+            grad_q = cdf * d_q[:k] - np.concatenate([[0.0], cdf[:-1] * d_q[k:]])
+            x = np.clip(v[k:], 0, X_MAX)[order]
+            grad[k + order] = grad_q[where] * self.quality_slope(x)
         return -float(cdf @ step), -grad
 
     def quality_slope(self, x: NDArray) -> NDArray:
@@ -173,10 +190,7 @@ class Ladder:
     def _unpack(self, v: NDArray, k: int, fixed: NDArray | None) -> tuple[NDArray, NDArray]:
         lo, hi = self.market.low, self.market.high
         b = lo + (hi - lo) * np.sort(np.clip(v[:k], 0, 1))
-        if fixed is not None:
-            return b, fixed
-        free = self.quality(np.sort(np.clip(v[k:], 0, X_MAX))[::-1])
-        return b, np.concatenate([[self.top], free])
+        return b, fixed if fixed is not None else self._qualities(v, k)[0]
 
     def optimise(self, k: int, fixed: NDArray | None = None, previous=None, starts=()):
         """Best boundaries and qualities; ``fixed``: the qualities (descending) are given.
@@ -205,7 +219,8 @@ class Ladder:
                 bounds=bounds,
                 options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 5000},
             )
-            v, f = (res.x, res.fun) if res.fun <= f0 else (v0, f0)
+            f1 = self._objective(res.x, k, fixed)[0]  # res.fun can belong to another point
+            v, f = (res.x, f1) if f1 <= f0 else (v0, f0)
             if f < best_f:
                 best_v, best_f = v, f
         b, q = self._unpack(best_v, k, fixed)
@@ -220,7 +235,7 @@ class Ladder:
             q = self.optimal_menu.cap(mid)
         else:
             q = 1.0 - np.arange(1, k) / (k + 1)
-        return np.concatenate([z, self.unit(q)])
+        return np.concatenate([z, self.unit(q[::-1] if self.rising else q)])
 
     def _separable_start(self, q: NDArray) -> NDArray:
         """Each boundary maximising its own term :math:`G(b)[V(q_k|b) - V(q_{k+1}|b)]`."""
@@ -240,22 +255,85 @@ class Ladder:
         return np.array(z)
 
     def _embeddings(self, b: NDArray, q: NDArray) -> list[NDArray]:
-        """The ``k-1`` solution plus one plan with an empty interval, at each position."""
+        """The ``k-1`` solution plus one plan with an empty interval, at each position where
+        its quality fits between its neighbours (the revenue is unchanged: the K-1 plans'
+        revenue is a start, so revenue never falls with K)."""
         lo, hi = self.market.low, self.market.high
         z = (b - lo) / (hi - lo)
-        x = self.unit(q)
+        u = self.unit(q)  # in ladder order: descending, or rising (top last)
         out = []
-        for j in range(q.size):  # the new plan goes just below plan j
-            x_new = 0.5 * (x[j] + (x[j + 1] if j + 1 < x.size else 0.0))
-            zz = np.insert(z, j + 1, z[j])
-            xx = np.insert(x, j + 1, x_new)
-            out.append(np.concatenate([zz, xx[1:]]))
+        for j in range(q.size + 1):  # the new plan takes position j
+            before = u[j - 1] if j > 0 else (0.0 if self.rising else None)
+            after = u[j] if j < u.size else (None if self.rising else 0.0)
+            if before is None or after is None:
+                continue  # it would have to be above the top quality
+            zz = np.insert(z, j, z[j - 1] if j > 0 else 0.0)
+            uu = np.insert(u, j, 0.5 * (before + after))
+            out.append(np.concatenate([zz, uu[:-1] if self.rising else uu[1:]]))
         return out
 
     def menu(self, q: NDArray, prices: NDArray, names: list[str] | None = None) -> FiniteMenu:
         names = names or [f"tier {j + 1}" for j in range(q.size)]
         plans = tuple(self.plan(n, qq, p) for n, qq, p in zip(names, q, prices, strict=True))
         return FiniteMenu(self.model, plans)
+
+
+def _directions(market, kind: str) -> list[Ladder]:
+    r"""Ladders to try: caps always fall with urgency (:math:`\partial_r\partial_T V < 0`);
+    speeds may rise or fall (the sign of :math:`m'`), so both are tried."""
+    rising = (False, True) if kind == "speeds" else (False,)
+    return [Ladder(market, kind, r) for r in rising]
+
+
+def best_ladder(market, kind: str, count: int, fixed: NDArray | None = None) -> tuple:
+    """The best menu of ``count`` plans of ``kind``, judged by the users' actual choices.
+
+    For k = 1, ..., ``count``: the relaxed optimum of each direction (:func:`_directions`),
+    started from that direction's (k-1)-plan solution with an empty plan inserted; the best
+    (k-1)-plan menu with a copy of its last plan (nobody chooses a copy, so revenue never
+    falls with k); and for k = 1 the flat price. ``fixed``: the qualities are given (then only
+    k = ``count``). Returns ``(qualities, prices, revenue, note)``.
+    """
+    ladders = _directions(market, kind)
+    if fixed is not None:
+        cands = []
+        for lad in ladders:
+            q0 = np.sort(fixed) if lad.rising else np.sort(fixed)[::-1]
+            b, q, _ = lad.optimise(count, fixed=q0)
+            cands.append((q, lad.relaxed(b, q)[1], _label(lad)))
+        return _pick(ladders[0], cands)
+    flat = best_flat_buyer(market)
+    z_star = np.array([(flat - market.low) / (market.high - market.low)])
+    chains: dict[Ladder, tuple | None] = {lad: None for lad in ladders}
+    best = None
+    for k in range(1, count + 1):
+        cands = []
+        for lad in ladders:
+            starts = [z_star] if k == 1 else []
+            b, q, _ = lad.optimise(k, previous=chains[lad], starts=starts)
+            chains[lad] = (b, q)
+            cands.append((q, lad.relaxed(b, q)[1], _label(lad)))
+        if k == 1:
+            price = float(ladders[0].value(np.array([ladders[0].top]), np.array([flat]))[0])
+            cands.append((np.array([ladders[0].top]), np.array([price]), "the flat price"))
+        else:
+            q, p = best[0], best[1]
+            cands.append((np.append(q, q[-1]), np.append(p, p[-1]), "a copy of the last plan"))
+        best = _pick(ladders[0], cands)
+    return best
+
+
+def _label(ladder: Ladder) -> str:
+    direction = "rising" if ladder.rising else "falling"
+    return f"the relaxed ladder ({ladder.kind} {direction} with urgency)"
+
+
+def _pick(ladder: Ladder, cands: list) -> tuple:
+    """The candidate ``(q, p, label)`` of largest actual revenue (exact choice regions; ties
+    go to the earlier candidate)."""
+    scored = [(menu_revenue(ladder.menu(q, p), ladder.market), q, p, lab) for q, p, lab in cands]
+    revenue, q, p, label = max(scored, key=lambda item: item[0])
+    return q, p, revenue, f"best by the users' choices: {label}"
 
 
 def fixed_price_qualities(ladder: Ladder, prices: NDArray) -> tuple[NDArray, float]:

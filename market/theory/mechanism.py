@@ -26,6 +26,7 @@ welfare :math:`\int g U`, and revenue their difference (production is free).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -34,7 +35,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import brentq
 
 from market.numerics.chebyshev import HermiteTable, fit_panels
-from market.numerics.integrate import expect, integrate
+from market.numerics.integrate import expect
 from market.theory.incentives import IncentiveReport, check_menu
 from market.theory.models import ConversationModel
 
@@ -44,6 +45,12 @@ __all__ = ["OptimalTokenMenu", "Pool", "first_best_welfare", "ironed_pools"]
 HULL_GRID = 4001
 #: Relative accuracy of the piecewise Chebyshev representations of the menu's integrands.
 MENU_RTOL = 1e-13
+#: Levels of the quantiles of G added to the breakpoints of the menu's fits in type space.
+QUANTILES = np.array([1e-9, 1e-6, 1e-3, 0.05, 0.25, 0.5, 0.75, 0.95, 1 - 1e-3, 1 - 1e-6])
+#: Caps (in units of E[tau]) whose types are breakpoints of those fits, and the bisection
+#: steps that find them.
+CAP_LEVELS = 10.0 ** np.arange(-4, 5)
+CAP_BISECTIONS = 60
 #: From this many types on, surpluses come from a Hermite table (a simulated population).
 BULK_TYPES = 20_000
 
@@ -175,10 +182,27 @@ class OptimalTokenMenu:
 
     @cached_property
     def _breakpoints(self) -> list[float]:
+        """The urgency's kinks, the pooling intervals' ends and quantiles of G: panels start
+        where the types are, so fits in type space cannot miss a concentrated mass."""
         bps = {self.low, self.high, *self.urgency.breakpoints()}
         for p in self.pools:
             bps |= {p.low, p.high}
+        bps |= {float(q) for q in self.urgency.ppf(QUANTILES)}
+        bps |= set(self._cap_levels())
         return sorted(b for b in bps if self.low <= b <= self.high)
+
+    def _cap_levels(self) -> list[float]:
+        """Types where the cap :math:`T` (non-increasing) crosses :math:`E[\\tau]` times
+        :data:`CAP_LEVELS`, by bisection: a type's rent changes fastest where its cap is near
+        the conversation's time scale, wherever in the support that falls."""
+        scale = float(self.model.expected_time)
+        levels = scale * CAP_LEVELS
+        lo, hi = np.full(levels.size, self.low), np.full(levels.size, self.high)
+        for _ in range(CAP_BISECTIONS):
+            mid = 0.5 * (lo + hi)
+            above = self.cap(mid) >= levels
+            lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
+        return [float(x) for x in lo if self.low < x < self.high]
 
     @cached_property
     def _rent_rate(self):
@@ -195,20 +219,20 @@ class OptimalTokenMenu:
         """
         r = np.asarray(r, dtype=float)
         if r.size >= BULK_TYPES:
-            return self._surplus_table(r)
+            lo, hi = float(np.nanmin(r)), float(np.nanmax(r))
+            if hi > lo:
+                return self._surplus_table(max(lo, self.low), min(hi, self.high))(r)
         return self._rent_rate.integral_to_end(r)
 
-    @cached_property
-    def _surplus_table(self) -> HermiteTable:
+    @functools.lru_cache(maxsize=4)  # noqa: B019 - a few tables per menu, freed with it
+    def _surplus_table(self, lo: float, hi: float) -> HermiteTable:
+        """A Hermite table of the surplus on the range of the types asked for (a simulated
+        population may sit within 1e-7 of an end of a wide support)."""
         rent = self._rent_rate
         return HermiteTable.build(
-            rent.integral_to_end,
-            lambda z: -rent(z),
-            rent.integral_to_end,
-            self.low,
-            self.high,
+            rent.integral_to_end, lambda z: -rent(z), rent.integral_to_end, lo, hi,
             kinks=self._breakpoints,
-        )
+        )  # fmt: skip
 
     def items(self, r: ArrayLike) -> tuple[NDArray, NDArray, NDArray]:
         """``(cap, price, utility)`` of the items meant for types ``r``, in one pass.
@@ -242,9 +266,12 @@ class OptimalTokenMenu:
 
     @cached_property
     def user_surplus(self) -> float:
-        """:math:`\\int G(r) E[\\tau e^{-r\\tau}1\\{\\tau\\le T(r)\\}] dr` (by parts, so no
-        density appears)."""
-        return integrate(lambda z: self.urgency.cdf(z) * self._time_weighted(z), self._breakpoints)
+        """:math:`\\int g(r)\\,(U(r) - P(r))\\,dr`, each type's surplus
+        :math:`\\int_r^{\\bar r} E[\\tau e^{-z\\tau}1\\{\\tau\\le T(z)\\}]dz` averaged over types
+        (:func:`market.numerics.integrate.expect`; by parts it is
+        :math:`\\int G(r)E[\\tau e^{-r\\tau}1\\{\\tau\\le T(r)\\}]dr`)."""
+        rent = self._rent_rate
+        return expect(self.urgency, rent.integral_to_end, breakpoints=self._breakpoints)
 
     @cached_property
     def tokens_per_user(self) -> float:

@@ -227,7 +227,7 @@ def screen_diffusion(
         f"min surplus {report.min_surplus:.3g}",
     ]
     if not (monotone and report.passes(IC_TOLERANCE)):
-        posted = posted_price(full.utility, full.utility_dr, urgency, grid, "the full-speed model")
+        posted = posted_price(full.utility, urgency, grid, "the full-speed model")
         note = f"pointwise schedule not implementable ({'; '.join(notes)}): fell back to a "
         return FamilyMenu(
             full, posted.revenue, posted.user_surplus, posted.welfare, grid, posted.speed,

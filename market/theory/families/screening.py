@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import integrate
 
+from market.numerics.integrate import expect
 from market.numerics.optimize import maximize
 from market.theory.families.models import ConstantDelay
 from market.theory.incentives import check_menu
@@ -74,26 +74,12 @@ def inner_breakpoints(urgency: UrgencyDistribution) -> NDArray:
     return bps[(bps > urgency.low) & (bps < urgency.high)]
 
 
-def quad(fun, a: float, b: float, points: NDArray) -> float:
-    """:func:`scipy.integrate.quad` to 1e-11 (relative), splitting at ``points``."""
-    if b <= a:
-        return 0.0
-    inner = [p for p in points if a < p < b]
-    value, _ = integrate.quad(
-        fun, a, b, points=inner or None, epsabs=1e-13, epsrel=1e-11, limit=500
-    )
-    return float(value)
-
-
-def posted_price(
-    utility, utility_dr, urgency: UrgencyDistribution, grid: NDArray, label: str
-) -> FamilyMenu:
+def posted_price(utility, urgency: UrgencyDistribution, grid: NDArray, label: str) -> FamilyMenu:
     r"""The best posted price for one model of utility :math:`U(r)` (decreasing in r).
 
     Buyers are :math:`[\underline r, r^*]`, :math:`r^* = \arg\max_r \log G(r) + \log U(r)`
-    (grid, then bounded Brent), at the price :math:`U(r^*)`. The information rent is
-    integrated by parts so that no density appears (g may be infinite):
-    :math:`\int_{\underline r}^{r^*} g(U - P)\,dr = -\int_{\underline r}^{r^*} G\,U'\,dr`.
+    (grid, then bounded Brent), at the price :math:`U(r^*)`; the information rent is
+    :math:`\int_{\underline r}^{r^*} g(U - P)\,dr` (:func:`market.numerics.integrate.expect`).
     """
     low, high = float(urgency.low), float(urgency.high)
     bps = inner_breakpoints(urgency)
@@ -102,9 +88,7 @@ def posted_price(
     )
     price = float(utility(np.array([r_star]))[0])
     revenue = float(urgency.cdf(r_star)) * price
-    surplus = quad(
-        lambda r: -float(urgency.cdf(r) * utility_dr(np.array([r]))[0]), low, r_star, bps
-    )
+    surplus = max(expect(urgency, lambda r: utility(r) - price, low, r_star), 0.0)
     served = grid <= r_star
     types = np.linspace(low, high, CHECK_TYPES)
     buys = types <= r_star
@@ -151,9 +135,7 @@ def screen_constant_delay(
     model = ConstantDelay(entropy, prior, token_rate)
     d = model.delay
     grid = check_grid(grid, urgency)
-    menu = posted_price(
-        model.utility, model.utility_dr, urgency, grid, f"delay d = d_min = {d:.12g}"
-    )
+    menu = posted_price(model.utility, urgency, grid, f"delay d = d_min = {d:.12g}")
     notes = menu.notes + "; " + _pointwise_note(urgency, d, menu.threshold)
     return FamilyMenu(
         model, menu.revenue, menu.user_surplus, menu.welfare, grid, menu.speed, menu.price,
