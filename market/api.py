@@ -170,6 +170,8 @@ def simulate(
     scenario = scenario_of(scenario)
     users = scenario.market.users if users is None else users
     seed = scenario.seed if seed is None else seed
+    count = len(select_specs(scenario, policies)) if solution is None else len(solution.policies)
+    _check_run(users, seed, engine, count)  # before any work
     if solution is None:
         solution = solve(scenario, policies, progress=progress)
     elif policies is not None:
@@ -180,7 +182,6 @@ def simulate(
             tuple(u for u in solution.unavailable if u.name in names),
             solution.switch_times, solution.stationary_rate, solution.expected_time,
         )  # fmt: skip
-    _check_run(users, seed, engine, len(solution.policies))
     created = datetime.now().astimezone()
     rate = scenario.market.arrival_rate
     market = build_market(scenario)

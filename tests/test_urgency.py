@@ -167,9 +167,9 @@ def test_truncnorm_log_cdf_near_low_series(name, h):
     alpha, beta = (d.low - d.mu) / d.sigma, (d.high - d.mu) / d.sigma
     r = d.low + h * d.sigma
     x = (r - d.mu) / d.sigma
-    # The implementation's standardised offset from low: x - alpha where the interval holds
-    # the mean, (r - low) / sigma where it lies on one side of the mean (measured from the end).
-    offset = x - alpha if alpha < 0 < beta else (r - d.low) / d.sigma
+    # The implementation's standardised offset from low: x - alpha, or (r - low) / sigma on the
+    # one-sided route of an interval far from the mean (measured from the end).
+    offset = (r - d.low) / d.sigma if d._side is not None else x - alpha
     x = alpha + offset
     # Z on the side of the mean where ndtr does not cancel (mass >= 1e-40 here).
     z = (
@@ -570,3 +570,37 @@ def test_urgency_table_errors_name_the_field(spec, message):
     with pytest.raises(ScenarioError) as err:
         scenario_from_dict(scenario)
     assert field in str(err.value), str(err.value)
+
+
+@pytest.mark.parametrize(("mean", "sd"), [(-6.5, 0.3), (9.5, 0.3), (1.0 - 7.0, 0.3)])
+def test_truncnorm_one_sided_route_agrees_with_the_two_sided_one(monkeypatch, mean, sd):
+    # Two implementations of the same law: the one-sided route (Mills ratios anchored at the
+    # nearer end, for intervals >= ANCHOR sds from the mean) and the two-sided one (log-space
+    # normal masses, accurate to alpha^2 eps / 2 ~ 1e-14 at alpha ~ 25), forced on intervals
+    # 25 sds away.
+    from market.theory.urgency import truncnorm
+
+    monkeypatch.setattr(truncnorm, "ANCHOR", 20.0)
+    one = TruncNormal(mean, sd, 1.0, 2.0)
+    monkeypatch.setattr(truncnorm, "ANCHOR", math.inf)
+    two = TruncNormal(mean, sd, 1.0, 2.0)
+    assert one._side is not None and two._side is None
+    r = np.linspace(1.0, 2.0, 41)
+    np.testing.assert_allclose(one.log_pdf(r), two.log_pdf(r), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(one.log_cdf(r[1:]), two.log_cdf(r[1:]), rtol=1e-12)
+    u = np.array([1e-9, 0.01, 0.3, 0.5, 0.7, 0.99, 1 - 1e-9])
+    np.testing.assert_allclose(one.ppf(u), two.ppf(u), rtol=0, atol=1e-12)
+    assert one.mean() == pytest.approx(two.mean(), abs=1e-12)
+
+
+def test_truncnorm_far_below_its_range_is_an_exponential():
+    # mean -1000, sd 0.01 on [0.5, 3] (issue 8): alpha = 100050 sds. As alpha -> inf the law of
+    # y = (r - low)/sd is exponential with rate alpha to O(1/alpha^2): mean sd/alpha, median
+    # sd log(2)/alpha, G(low + sd y) = 1 - e^{-alpha y}.
+    d = TruncNormal(-1000.0, 0.01, 0.5, 3.0)
+    alpha = (0.5 + 1000.0) / 0.01
+    assert d.mean() - 0.5 == pytest.approx(0.01 / alpha, rel=1e-9)
+    assert float(d.ppf(0.5)) - 0.5 == pytest.approx(0.01 * math.log(2) / alpha, rel=1e-6)
+    y = np.array([0.1, 1.0, 3.0]) / alpha
+    np.testing.assert_allclose(d.cdf(0.5 + 0.01 * y), -np.expm1(-alpha * y), rtol=1e-5)
+    assert d.pdf(0.5) == pytest.approx(alpha / 0.01, rel=1e-9)  # g(low) = alpha / sd

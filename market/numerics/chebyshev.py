@@ -7,6 +7,7 @@ tolerance at a second set of points. Integrals of the representation are exact.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -17,6 +18,10 @@ from numpy.typing import ArrayLike, NDArray
 
 #: Most panels one adaptive fit may use.
 MAX_PANELS = 2000
+#: A panel whose error is within NOISE of the scale and at least STALL times its parent's has
+#: reached the function's noise floor (splitting no longer helps).
+NOISE = 1e-8
+STALL = 0.9
 #: Gauss-Legendre nodes and weights on [-1, 1].
 GAUSS_NODES = 24
 GL_X, GL_W = np.polynomial.legendre.leggauss(GAUSS_NODES)
@@ -184,24 +189,27 @@ def fit_panels(
 
     Each panel between consecutive ``breakpoints`` is split in two until the interpolant
     matches ``func`` at interleaved check points to ``rtol`` times ``scale`` (default: the
-    largest absolute value seen on the panel). Splitting stops at panels narrower than
-    ``min_width`` (relative), where a function of a type ``r`` near an end of its support is
-    at its rounding-noise floor (``r - low`` keeps few digits), and after ``max_panels``
-    panels, whatever the error.
+    largest absolute value seen on the panel). Splitting also stops at the function's noise
+    floor: when a panel already within :data:`NOISE` of ``scale`` is no better than the panel
+    it was split from (a smooth function improves by orders of magnitude, a kink by half,
+    rounding noise not at all); at panels narrower than ``min_width`` (relative); and after
+    ``max_panels`` panels, whatever the error.
     """
     nodes, to_coefs = _nodes_and_interpolation(degree)
     check = np.cos(np.pi * (np.arange(degree) + 0.5) / degree + 0.31)
     starts, ends, coefs = [], [], []
     bps = np.unique(np.asarray(breakpoints, dtype=float))
-    todo = [(float(a), float(b)) for a, b in zip(bps[:-1], bps[1:], strict=True)][::-1]
+    todo = [(float(a), float(b), math.inf) for a, b in zip(bps[:-1], bps[1:], strict=True)]
+    todo.reverse()
     while todo:
-        a, b = todo.pop()
+        a, b, parent = todo.pop()
         c = to_coefs @ func(a + (b - a) * (nodes + 1) / 2)
         exact = func(a + (b - a) * (check + 1) / 2)
         err = np.abs(cheb.chebval(check, c) - exact).max()
-        ref = scale if scale is not None else max(np.abs(exact).max(), np.abs(c).max())
+        ref = max(scale if scale is not None else max(np.abs(exact).max(), np.abs(c).max()), 1e-300)
         if (
-            err <= rtol * max(ref, 1e-300)
+            err <= rtol * ref
+            or (err <= NOISE * ref and err >= STALL * parent)
             or (b - a) <= min_width * (1 + abs(b))
             or len(starts) + len(todo) >= max_panels
         ):
@@ -210,5 +218,5 @@ def fit_panels(
             coefs.append(c)
         else:
             m = 0.5 * (a + b)
-            todo += [(m, b), (a, m)]
+            todo += [(m, b, err), (a, m, err)]
     return PiecewiseChebyshev(np.array(starts), np.array(ends), np.array(coefs))

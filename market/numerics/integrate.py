@@ -3,12 +3,12 @@ r"""The one integral over types: :math:`\int_a^b g(r)\,h(r)\,dr` for any urgency
 Every expected value over the users' urgency :math:`r \sim G` (revenue, surplus, welfare,
 participation, tokens) goes through :func:`expect`. The support is cut at the breakpoints (the
 urgency's own and those given, where ``h`` may have a kink). On a segment where the density
-is infinite at an end (a Beta law with ``a < 1`` or ``b < 1``) or too concentrated for a grid to
-see (a normal truncated far in its tail puts all its mass within 1e-7 of an end), the integral
-is taken in quantile space, :math:`\int h(G^{-1}(u))\,du`, where nothing is infinite and no
-mass hides; elsewhere in type space, :math:`\int g h\,dr`, where :math:`G^{-1}` may have an
-infinite slope (a density that vanishes at an end). Both are integrated by adaptive piecewise
-Chebyshev interpolation (:func:`integrate`).
+is infinite at an end (a Beta law with ``a < 1`` or ``b < 1``), steep, or too concentrated for
+a grid to see (a normal truncated far in its tail puts all its mass within 1e-7 of an end), the
+integral is taken in quantile space, :math:`\int h(G^{-1}(u))\,du`, where nothing is infinite
+and no mass hides; elsewhere in type space, :math:`\int g h\,dr`, where :math:`G^{-1}` may
+have an infinite slope (a density that vanishes at an end). Both are integrated by adaptive
+piecewise Chebyshev interpolation (:func:`integrate`).
 
 :func:`type_nodes` gives fixed Gauss-Legendre nodes and weights with the same split, for
 optimisers that need a cheap, smooth approximation of the same integral.
@@ -51,13 +51,20 @@ def integrate(func: Callable[[NDArray], NDArray], breakpoints: Sequence[float]) 
 #: Probe points per segment for the test of whether a grid resolves the density.
 RESOLVE_PROBES = 257
 #: A segment is integrated in type space only if the trapezoid rule on the probes recovers its
-#: probability mass to this relative accuracy (the density has no spike the grid misses).
+#: probability mass to this relative accuracy (the density has no spike the grid misses) ...
 RESOLVE_RTOL = 1e-3
+#: ... and its density varies by at most this factor across it, or vanishes at an end (a
+#: steeper density is smooth in quantile space, while in type space its value near an end of
+#: the support depends on r - low, which keeps few digits).
+STEEP = 100.0
 
 
-def _resolved(urgency, p: float, q: float) -> bool | None:
-    """Whether the density on ``[p, q]`` is finite and resolved by a grid (then type space
-    is safe); None if the segment carries no probability."""
+def _in_quantiles(urgency, p: float, q: float) -> bool | None:
+    """Whether to integrate ``[p, q]`` in quantile space; None if it carries no probability.
+
+    Quantile space where the density is infinite, steep or unresolved by a grid; type space
+    where it is gentle, or vanishes at an end (there :math:`G^{-1}` has an infinite slope).
+    """
     mass = float(urgency.cdf(q)) - float(urgency.cdf(p))
     if not mass > 0:
         return None
@@ -65,21 +72,22 @@ def _resolved(urgency, p: float, q: float) -> bool | None:
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         g = np.asarray(urgency.pdf(x), dtype=float)
     if not np.all(np.isfinite(g)):
-        return False
+        return True
     trapezoid = float(np.sum((g[1:] + g[:-1]) * np.diff(x)) / 2)
-    return abs(trapezoid - mass) <= RESOLVE_RTOL * mass
+    if abs(trapezoid - mass) > RESOLVE_RTOL * mass:
+        return True
+    low = g.min()
+    return low > 0 and g.max() > STEEP * low
 
 
 def _pieces(urgency, edges: list[float]) -> list[tuple[float, float, bool]]:
     """The segments between consecutive ``edges`` that carry probability, as ``(lo, hi,
-    in_quantiles)``: quantile space where the density is infinite at an end or too spiky for
-    a grid to resolve (all its mass within a tiny stretch), type space elsewhere (where a
-    density that vanishes at an end would give the quantile function an infinite slope)."""
+    in_quantiles)`` (:func:`_in_quantiles`)."""
     out = []
     for p, q in zip(edges[:-1], edges[1:], strict=True):
-        resolved = _resolved(urgency, float(p), float(q))
-        if resolved is not None:
-            out.append((float(p), float(q), not resolved))
+        space = _in_quantiles(urgency, float(p), float(q))
+        if space is not None:
+            out.append((float(p), float(q), space))
     return out
 
 

@@ -35,7 +35,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import brentq
 
 from market.numerics.chebyshev import HermiteTable, fit_panels
-from market.numerics.integrate import expect
+from market.numerics.integrate import expect, integrate
 from market.theory.incentives import IncentiveReport, check_menu
 from market.theory.models import ConversationModel
 
@@ -266,12 +266,10 @@ class OptimalTokenMenu:
 
     @cached_property
     def user_surplus(self) -> float:
-        """:math:`\\int g(r)\\,(U(r) - P(r))\\,dr`, each type's surplus
-        :math:`\\int_r^{\\bar r} E[\\tau e^{-z\\tau}1\\{\\tau\\le T(z)\\}]dz` averaged over types
-        (:func:`market.numerics.integrate.expect`; by parts it is
-        :math:`\\int G(r)E[\\tau e^{-r\\tau}1\\{\\tau\\le T(r)\\}]dr`)."""
-        rent = self._rent_rate
-        return expect(self.urgency, rent.integral_to_end, breakpoints=self._breakpoints)
+        """:math:`\\int g(r)(U(r) - P(r))dr = \\int G(r)E[\\tau e^{-r\\tau}1\\{\\tau\\le T(r)\\}]dr`
+        (by parts, so no density appears; the breakpoints include quantiles of G, so a
+        concentrated population is not missed)."""
+        return integrate(lambda z: self.urgency.cdf(z) * self._time_weighted(z), self._breakpoints)
 
     @cached_property
     def tokens_per_user(self) -> float:

@@ -11,6 +11,7 @@ from scipy import special
 from market.numerics.normal import (
     LOG_SQRT_2PI,
     as_array,
+    bracketed_newton,
     log_normal_mass,
     ndtri_exp,
 )
@@ -26,13 +27,15 @@ from market.theory.urgency.base import (
 __all__ = ["TruncNormal"]
 
 _LOG_HALF = math.log(0.5)
+#: An interval this many standard deviations or more from the mean takes the one-sided route
+#: (``_OneSided``): the two-sided one forms log-masses of size alpha^2 / 2, whose rounding
+#: (alpha^2 eps / 2 relative) would exceed 2e-14.
+ANCHOR = 20.0
 _SQRT_HALF_PI = math.sqrt(math.pi / 2)
 #: Gauss-Legendre nodes for the mass of a short stretch (see ``_OneSided.mass``).
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(12)
 #: A stretch is short when the density falls by at most e^_SHORT across it.
 _SHORT = 3.0
-#: Most Newton steps of a one-sided quantile (they converge monotonically, quadratically).
-_NEWTON_STEPS = 60
 
 
 def _mills(x: NDArray) -> NDArray:
@@ -90,36 +93,47 @@ class _OneSided:
         return self.mass(y, np.full_like(y, self.w), rest) / self.k
 
     def ppf(self, u: NDArray) -> NDArray:
-        """``y`` with :math:`G = u`, by Newton's method from the exponential limit.
-
-        The density :math:`E(y)/K` decreases, so :math:`G` is concave and :math:`1 - G`
-        convex: Newton's iterates on :math:`G = u` (for ``u <= 1/2``) or on
-        :math:`1 - G = 1 - u` (above) converge monotonically from any start.
-        """
+        """``y`` with :math:`G = u`: safeguarded Newton (:func:`bracketed_newton`) on
+        :math:`\\log G = \\log u` for ``u <= 1/2`` and on :math:`-\\log(1 - G) = -\\log(1 - u)`
+        above (both nearly linear in the tails), from the exponential limit."""
         u = np.asarray(u, dtype=float)
-        shape = u.shape
+        shape, flat = u.shape, u.ravel()
         rate = 2 * self.alpha
         with np.errstate(divide="ignore"):
-            y = -np.log1p(u * np.expm1(-rate * self.w)) / rate if rate > 0 else u * self.w
-        y = np.clip(y, 0.0, self.w)
-        low = u <= 0.5
-        active = np.flatnonzero(np.ones(u.shape, dtype=bool).ravel())
-        y, u, low = y.ravel().copy(), u.ravel(), low.ravel()
-        for _ in range(_NEWTON_STEPS):
-            ya, ua, la = y[active], u[active], low[active]
-            slope = np.exp(self.log_e(ya)) / self.k
-            gap = np.empty(ya.size)
-            gap[la] = self.lower(ya[la]) - ua[la]
-            gap[~la] = (1.0 - ua[~la]) - self.upper(ya[~la])
-            with np.errstate(divide="ignore", invalid="ignore"):
-                step = np.where(slope > 0, gap / slope, 0.0)
-            y_new = np.clip(ya - step, 0.0, self.w)
-            y[active] = y_new
-            active = active[np.abs(y_new - ya) > 4e-16 * np.maximum(y_new, 1e-300)]
-            if active.size == 0:
-                break
-        y = y.reshape(shape)
-        return y
+            start = -np.log1p(flat * np.expm1(-rate * self.w)) / rate if rate > 0 else flat * self.w
+        start = np.clip(start, 0.0, self.w)
+        tol = 1e-16 * min(self.w, 1.0 / (self.alpha + 1.0))
+        y = np.where(flat >= 1.0, self.w, 0.0)
+        inside = (flat > 0.0) & (flat < 1.0)
+        low = flat <= 0.5
+        for part, forward in ((low & inside, True), (~low & inside, False)):
+            if not part.any():
+                continue
+            target = np.log(flat[part]) if forward else -np.log1p(-flat[part])
+            y[part] = bracketed_newton(
+                (lambda v: self._log_lower(v)) if forward else (lambda v: -self._log_upper(v)),
+                lambda v, f=forward: self._log_slope(v, f),
+                target,
+                np.zeros(target.size),
+                np.full(target.size, self.w),
+                start[part],
+                tol,
+            )
+        return np.clip(y, 0.0, self.w).reshape(shape)
+
+    def _log_lower(self, y: NDArray) -> NDArray:
+        with np.errstate(divide="ignore"):
+            return np.log(self.lower(y))
+
+    def _log_upper(self, y: NDArray) -> NDArray:
+        with np.errstate(divide="ignore"):
+            return np.log(self.upper(y))
+
+    def _log_slope(self, y: NDArray, forward: bool) -> NDArray:
+        """:math:`d\\log G/dy = g/G`, or :math:`-d\\log(1 - G)/dy = g/(1 - G)`."""
+        mass = self.lower(y) if forward else self.upper(y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.exp(self.log_e(y)) / self.k / mass
 
     def mean(self) -> float:
         """:math:`E[y] = ((1 - E(w)) - \alpha K)/K`."""
@@ -155,12 +169,12 @@ class TruncNormal(UrgencyDistribution):
         self._beta = (self.high - self.mu) / self.sigma
         #: Interval on one side of the mean: anchored at its nearer end (``_OneSided``), from
         #: ``low`` upwards, or (``_flip``) from ``high`` downwards.
-        self._flip = self._alpha < 0 and self._beta <= 0
+        self._flip = self._beta <= -ANCHOR
         self._side = None
         width = (self.high - self.low) / self.sigma
-        if self._alpha >= 0:
+        if self._alpha >= ANCHOR:
             self._side = _OneSided(self._alpha, width)
-        elif self._beta <= 0:
+        elif self._beta <= -ANCHOR:
             self._side = _OneSided(-self._beta, width)
         if self._side is not None:
             self._log_z = math.nan  # not used: the one-sided route never forms Z
