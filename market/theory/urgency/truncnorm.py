@@ -92,12 +92,14 @@ class _OneSided:
         """:math:`1 - G` at ``y``; ``rest``: :math:`w - y`, if known more precisely."""
         return self.mass(y, np.full_like(y, self.w), rest) / self.k
 
-    def ppf(self, u: NDArray) -> NDArray:
-        """``y`` with :math:`G = u`: safeguarded Newton (:func:`bracketed_newton`) on
+    def ppf(self, u: NDArray, rest: NDArray | None = None) -> NDArray:
+        """``y`` with :math:`G = u` (``rest``: :math:`1 - u` when known more precisely than the
+        difference): safeguarded Newton (:func:`bracketed_newton`) on
         :math:`\\log G = \\log u` for ``u <= 1/2`` and on :math:`-\\log(1 - G) = -\\log(1 - u)`
         above (both nearly linear in the tails), from the exponential limit."""
         u = np.asarray(u, dtype=float)
         shape, flat = u.shape, u.ravel()
+        comp = (1.0 - flat) if rest is None else np.broadcast_to(rest, shape).ravel()
         rate = 2 * self.alpha
         with np.errstate(divide="ignore"):
             start = -np.log1p(flat * np.expm1(-rate * self.w)) / rate if rate > 0 else flat * self.w
@@ -109,7 +111,7 @@ class _OneSided:
         for part, forward in ((low & inside, True), (~low & inside, False)):
             if not part.any():
                 continue
-            target = np.log(flat[part]) if forward else -np.log1p(-flat[part])
+            target = np.log(flat[part]) if forward else -np.log(comp[part])
             y[part] = bracketed_newton(
                 (lambda v: self._log_lower(v)) if forward else (lambda v: -self._log_upper(v)),
                 lambda v, f=forward: self._log_slope(v, f),
@@ -255,7 +257,8 @@ class TruncNormal(UrgencyDistribution):
         u, valid = self._check_u(u)
         if self._side is not None:
             if self._flip:
-                return self._finish_ppf(u, valid, self.high - self.sigma * self._side.ppf(1 - u))
+                y = self._side.ppf(1 - u, rest=u)
+                return self._finish_ppf(u, valid, self.high - self.sigma * y)
             return self._finish_ppf(u, valid, self.low + self.sigma * self._side.ppf(u))
         with np.errstate(divide="ignore"):
             log_p = np.logaddexp(special.log_ndtr(self._alpha), np.log(u) + self._log_z)
