@@ -24,7 +24,8 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
-from market.pricing import Solution, default_policies, solve_policies
+from market.pricing import Solution, default_policies, solve_policies, solve_policy
+from market.pricing.checks import problems
 from market.scenario import Scenario, ScenarioError, build_market, load_scenario
 from market.scenario import scenario_from_dict as _from_dict
 from market.scenario.errors import one_line
@@ -107,15 +108,41 @@ def solve(scenario, policies: Sequence[str] | None = None, progress=None) -> Sol
         raise ScenarioError(f"{scenario.source}: {one_line(str(exc))}") from exc
     tick(len(specs))
     model = market.model
+    first_best = first_best_welfare(model, market.urgency)
+    _check(scenario, specs, market, solved, first_best)
     return Solution(
         scenario=scenario.name,
-        first_best_welfare=first_best_welfare(model, market.urgency),
+        first_best_welfare=first_best,
         policies=solved,
         unavailable=skipped,
         switch_times=model.switch_times,
         stationary_rate=model.stationary_rate,
         expected_time=model.expected_time,
     )
+
+
+def _check(scenario, specs, market, solved, first_best: float) -> None:
+    """Exit with the reason when a solved number breaks what must hold (market.pricing.checks),
+    naming the policy: never print an impossible number."""
+    optimal = next((p.revenue for p in solved if p.kind == "optimal_token_menu"), None)
+    if optimal is None and solved:
+        optimal = solve_policy(market, "optimal_token_menu", "optimal token menu", {}).revenue
+    found = problems(solved, first_best, optimal)
+    if not found:
+        return
+    index = {s["name"]: i for i, s in enumerate(specs)}
+    lines = []
+    for policy, what in found:
+        where = (
+            "first best"
+            if policy is None
+            else (f"policies[{index.get(policy.name, '?')}] ({policy.kind} {policy.name!r})")
+        )
+        lines.append(
+            f"{scenario.source}: {where}: {'; '.join(what)}: the solver cannot deliver "
+            "consistent numbers for this scenario"
+        )
+    raise ScenarioError(*lines)
 
 
 def _check_run(users, seed, engine: str, policies: int) -> None:

@@ -179,11 +179,12 @@ class Run:
         }
 
     def save(
-        self, root: str | os.PathLike = "runs", figures: bool = False, progress=None
+        self, root: str | os.PathLike = "runs", figures: bool = False, progress=None, stale=None
     ) -> Path:
         """Write the run folder under ``root`` (atomically); with ``figures``, the figures of
         :func:`market.plots.plot_run` go into it before it is put in place (``progress(name)``
-        is called after each)."""
+        is called after each). ``stale(paths)`` hears of the temporary folders of killed
+        processes that were removed."""
         from market.io.runfolder import write_run
 
         extra = None
@@ -194,4 +195,4 @@ class Run:
 
                 plot_run(folder, progress=progress)
 
-        return write_run(self, root, extra)
+        return write_run(self, root, extra, stale)

@@ -320,7 +320,7 @@ MALFORMED = {
     "float seed": (scenario_text(top="seed = 1.5"), r"seed = 1\.5: expected an integer$"),
     "zero users": (
         scenario_text(top="[market]\nusers = 0"),
-        r"market\.users = 0: expected an integer >= 1$",
+        r"market\.users = 0: expected an integer from 1 to 1e\+09$",
     ),
     "policy without kind": (
         scenario_text(top='[[policies]]\nname = "x"'),

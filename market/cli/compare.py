@@ -14,7 +14,7 @@ from market.cli.format import num, table
 from market.cli.options import add_population_arguments
 from market.cli.plot import plotting_progress
 from market.cli.progress import progress_for
-from market.cli.run import _json_safe, _unavailable, simulated
+from market.cli.run import _json_safe, _unavailable, note_stale, simulated
 
 __all__ = ["add_arguments", "command", "compare_table"]
 
@@ -31,7 +31,7 @@ def command(args: argparse.Namespace) -> int:
     with progress_for(args) as progress:
         run = simulated(args, progress)
         plotting = plotting_progress(progress) if args.plot else None
-        run_dir = run.save(args.out, figures=args.plot, progress=plotting)
+        run_dir = run.save(args.out, figures=args.plot, progress=plotting, stale=note_stale)
     fb = run.solution.first_best_welfare
     rows = run.compare_rows()
     if args.json:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import sys
 
 from market.cli.format import table
 from market.cli.options import add_population_arguments, check_out, integer
@@ -52,7 +53,7 @@ def command(args: argparse.Namespace) -> int:
     """Simulate a scenario's policies; write a run folder and print a summary."""
     with progress_for(args) as progress:
         run = simulated(args, progress)
-        run_dir = run.save(args.out)
+        run_dir = run.save(args.out, stale=note_stale)
     if args.json:
         out = {"run_dir": str(run_dir), "policies": run.summary_rows(), **_unavailable(run)}
         print(json.dumps(_json_safe(out), allow_nan=False))
@@ -63,6 +64,13 @@ def command(args: argparse.Namespace) -> int:
     print()
     print(run_table(run))
     return 0
+
+
+def note_stale(paths) -> None:
+    """Say which temporary folders of killed runs were removed (on stderr)."""
+    names = ", ".join(p.name for p in paths)
+    print(f"note: removed {len(paths)} unfinished run folder(s) of processes that no longer run: "
+          f"{names}", file=sys.stderr)  # fmt: skip
 
 
 def _unavailable(run) -> dict:

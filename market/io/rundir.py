@@ -1,9 +1,10 @@
 """Run folders, written atomically: a run is either complete or absent.
 
 A run is written into a hidden temporary sibling folder (``.<name>.<pid>-<random>.partial``) and
-renamed into place only when every file is written; an error or Ctrl-C removes the temporary
-folder. An existing run is never overwritten: if ``<name>`` exists, ``<name>-2``, ``<name>-3``,
-... are tried.
+renamed into place only when every file is written; an error, Ctrl-C, SIGTERM or SIGHUP removes
+the temporary folder, and those of processes killed outright (SIGKILL, out of memory) are
+removed by the next run (:func:`remove_stale`, by process id). An existing run is never
+overwritten: if ``<name>`` exists, ``<name>-2``, ``<name>-3``, ... are tried.
 
 :func:`replace_folder` is for a folder that *is* replaced on each run (``runs/paper/`` of
 ``analysis/reproduce_paper.py``): the finished folder takes the old one's place in one step.
@@ -14,12 +15,13 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import re
 import secrets
 import shutil
 from datetime import datetime
 from pathlib import Path
 
-__all__ = ["RunFolder", "replace_folder", "run_name"]
+__all__ = ["RunFolder", "remove_stale", "replace_folder", "run_name"]
 
 #: Format of the timestamp in a run's name.
 TIMESTAMP_FORMAT = "%Y%m%d-%H%M%S"
@@ -31,6 +33,38 @@ MAX_SUFFIX = 10_000
 def run_name(scenario: str, when: datetime) -> str:
     """``<scenario>-<YYYYmmdd-HHMMSS>``."""
     return f"{scenario}-{when.strftime(TIMESTAMP_FORMAT)}"
+
+
+#: A temporary folder of this module: ``.<name>.<pid>-<hex>.partial`` (or ``.old``).
+_TEMPORARY = re.compile(r"^\..+\.(\d+)-[0-9a-f]{8}\.(partial|old)$")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, owned by someone else
+        return True
+    return True
+
+
+def remove_stale(root: str | os.PathLike) -> list[Path]:
+    """Remove the temporary folders under ``root`` of processes that no longer run (killed by
+    SIGKILL or out of memory, so they could not clean up); returns what was removed."""
+    root = Path(root)
+    removed = []
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMPORARY.match(entry.name)
+        if match and int(match.group(1)) != os.getpid() and not _alive(int(match.group(1))):
+            shutil.rmtree(entry, ignore_errors=True)
+            if not entry.exists():
+                removed.append(entry)
+    return removed
 
 
 class RunFolder:

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from market.io.metadata import git_revision, package_versions, python_version
-from market.io.rundir import RunFolder, run_name
+from market.io.rundir import RunFolder, remove_stale, run_name
 from market.io.tables import (
     STOPPING_LAW_SCHEMA,
     USERS_SCHEMA,
@@ -54,13 +54,20 @@ def write_json(path: Path, data) -> None:
 
 
 def write_run(
-    run, root: str | os.PathLike = "runs", extra: Callable[[Path], None] | None = None
+    run,
+    root: str | os.PathLike = "runs",
+    extra: Callable[[Path], None] | None = None,
+    stale: Callable[[list[Path]], None] | None = None,
 ) -> Path:
-    """Write ``run`` (a :class:`market.api.Run`) under ``root``; returns the run folder.
+    """Write ``run`` (a :class:`market.run.Run`) under ``root``; returns the run folder.
 
     ``extra(folder)``, if given, writes more files (figures) into the folder before it is put
-    in place. Nothing is left behind if anything fails.
+    in place. Nothing is left behind if anything fails. Temporary folders of processes that
+    were killed outright are removed first, and ``stale(paths)`` is told which.
     """
+    removed = remove_stale(root)
+    if removed and stale is not None:
+        stale(removed)
     with RunFolder(root, run_name(run.scenario.name, run.created)) as folder:
         tmp = folder.tmp
         writer = pq.ParquetWriter(tmp / "users.parquet", USERS_SCHEMA)

@@ -71,6 +71,12 @@ class PiecewiseChebyshev:
                 out[sel] = cheb.chebval(local[sel], coefs[k])
         return out
 
+    def evaluate_in(self, x: NDArray, j: NDArray) -> NDArray:
+        """The interpolant at ``x`` known to lie in panels ``j`` (broadcast against ``x``)."""
+        x, j = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(j))
+        flat_x, flat_j = x.ravel(), j.ravel()
+        return clenshaw(self.coefs[flat_j], self._local(flat_x, flat_j)).reshape(x.shape)
+
     def _local(self, x: NDArray, j: NDArray) -> NDArray:
         a, b = self.starts[j], self.ends[j]
         return 2 * (x - a) / (b - a) - 1

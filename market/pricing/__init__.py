@@ -29,6 +29,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
+from numpy.linalg import LinAlgError
+
 from market.pricing.kinds import (
     solve_custom,
     solve_flat,
@@ -57,6 +59,7 @@ __all__ = [
     "Market",
     "MenuRow",
     "Plan",
+    "PolicyFailure",
     "ScheduleMenu",
     "Solution",
     "SolvedPolicy",
@@ -148,7 +151,7 @@ def solve_policies(
     before each policy is solved.
     """
     solved, skipped = [], []
-    for spec in specs:
+    for i, spec in enumerate(specs):
         kind, name = spec["kind"], spec["name"]
         values = {k: v for k, v in spec.items() if k not in ("kind", "name")}
         why = unavailable(market, kind, name)
@@ -157,5 +160,18 @@ def solve_policies(
             continue
         if progress is not None:
             progress(name)
-        solved.append(solve_policy(market, kind, name, values))
+        try:
+            solved.append(solve_policy(market, kind, name, values))
+        except (ArithmeticError, ValueError, RuntimeError, LinAlgError) as exc:
+            raise PolicyFailure(f"policies[{i}] ({kind} {name!r}): {_said(exc)}") from exc
     return tuple(solved), tuple(skipped)
+
+
+class PolicyFailure(ValueError):
+    """A policy the solver could not solve, named by its place in the scenario."""
+
+
+def _said(exc: Exception) -> str:
+    """What went wrong, in one line (the solver's own words, prefixed when they are terse)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if isinstance(exc, ValueError) else f"the solver failed ({text})"

@@ -47,7 +47,8 @@ HAZARD_TOLERANCE = 1e-9
 
 
 def _hazard(model, t: NDArray) -> NDArray:
-    return model.density(t) / model.survival(t)
+    hazard = getattr(model, "hazard", None)  # the greedy model's cached fit
+    return hazard(t) if hazard is not None else model.density(t) / model.survival(t)
 
 
 def check_hazard(model, points: int = 257) -> None:
@@ -187,17 +188,30 @@ def metered_outcome(market, fee: float, per_token: float) -> MeteredOutcome:
         return model.laplace(z, quitting_time(model, z, per_token))
 
     share = market.mass(market.low, r_hat)
+    kinks = _phase_types(model, per_token)
     if per_token > 0:
-        used = market.expect(tokens, market.low, r_hat)
+        used = market.expect(tokens, market.low, r_hat, kinks)
     else:  # unlimited use: everyone converses to the end
         used = share * float(_used(model, np.inf))
     return MeteredOutcome(
         r_hat,
         charge(fee * share, per_token, used),
-        market.expect(welfare, market.low, r_hat),
+        market.expect(welfare, market.low, r_hat, kinks),
         share,
         used,
     )
+
+
+def _phase_types(model, per_token: float) -> list[float]:
+    """The types whose quitting time is a switch time of the model, where :math:`T(r, p)` has
+    a kink: :math:`r = (\\log h(t_k) - \\log p\\chi)/t_k` (the first-order condition for r)."""
+    rate = per_token * model.token_rate
+    times = np.array([p.start for p in getattr(model, "phases", ())[1:]])
+    if rate <= 0 or times.size == 0:
+        return []
+    with np.errstate(divide="ignore"):
+        r = (np.log(_hazard(model, times)) - math.log(rate)) / times
+    return [float(x) for x in r if np.isfinite(x)]
 
 
 # -- fast revenue, for the optimisers --------------------------------------------------------

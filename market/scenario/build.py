@@ -7,6 +7,10 @@ are named by the scenario's file and field (``urgency.sd``, ``information.token_
 
 from __future__ import annotations
 
+import math
+
+from numpy.linalg import LinAlgError
+
 from market.pricing.market import Market
 from market.scenario.errors import ScenarioError
 from market.scenario.schema import (
@@ -20,7 +24,15 @@ from market.theory.greedy import GreedyModel
 from market.theory.information import Entropy, make_entropy
 from market.theory.urgency import Beta, Mixture, TruncNormal, Uniform, UrgencyDistribution
 
-__all__ = ["build_entropy", "build_greedy", "build_market", "build_urgency", "urgency_of"]
+__all__ = [
+    "SCALES",
+    "build_entropy",
+    "build_greedy",
+    "build_market",
+    "build_urgency",
+    "check_scale",
+    "urgency_of",
+]
 
 
 def _named(scenario: Scenario, field: str, exc: Exception) -> ScenarioError:
@@ -63,16 +75,48 @@ def build_greedy(scenario: Scenario, entropy: Entropy | None = None) -> GreedyMo
     field = "information.matrix" if scenario.information.matrix else "information.entropy"
     try:
         return GreedyModel(entropy, scenario.prior, scenario.token_rate)
-    except ValueError as exc:
+    except (ValueError, RuntimeError, ArithmeticError, LinAlgError) as exc:
         raise _named(scenario, field, exc) from None
+
+
+#: The solver handles urgencies r with r E[tau] in this range: the expected discount
+#: exponent of a conversation (beyond it utilities round to 0 or 1 and the numbers fail).
+SCALES = (1e-6, 1e6)
+
+
+def check_scale(scenario: Scenario, entropy: Entropy, urgency) -> None:
+    """Refuse a scenario whose time scales the solver cannot resolve, naming the fields.
+
+    :math:`E[\\tau] = (\\sum_\\theta \\mu_0(\\theta)H(e_\\theta) - H(\\mu_0))/\\chi` is the
+    expected conversation time (docs/paper-notes.md, "Mean duration"); the urgencies
+    :math:`r` must make :math:`r E[\\tau]` neither vanish nor explode.
+    """
+    info = entropy.information_to_learn(scenario.prior)
+    mean = info / scenario.token_rate
+    low, high = float(urgency.low), float(urgency.high)
+    lo, hi = low * mean, high * mean
+    if math.isfinite(lo) and math.isfinite(hi) and SCALES[0] <= lo and hi <= SCALES[1]:
+        return
+    fields = "information.token_rate" + (
+        ", information.matrix" if scenario.information.matrix else ""
+    )
+    raise ScenarioError(
+        f"{scenario.source}: {fields}, urgency: the expected conversation time E[tau] = "
+        f"{mean:.3g} (information to learn {info:.3g} / token_rate {scenario.token_rate:.3g}) "
+        f"against urgencies in [{low:.3g}, {high:.3g}] gives r E[tau] in [{lo:.3g}, {hi:.3g}]; "
+        f"expected within [{SCALES[0]:g}, {SCALES[1]:g}] (rescale time: the token rate and the "
+        "urgencies)"
+    )
 
 
 def build_market(scenario: Scenario) -> Market:
     """The market policies are solved for: greedy model, urgency law, report grid."""
     entropy = build_entropy(scenario)
+    urgency = build_urgency(scenario)
+    check_scale(scenario, entropy, urgency)
     return Market(
         build_greedy(scenario, entropy),
-        build_urgency(scenario),
+        urgency,
         entropy=entropy,
         prior=scenario.prior,
     )

@@ -68,8 +68,11 @@ NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXY
 #: Relative tolerance for a symmetric matrix, as :class:`market.information.Mahalanobis` uses.
 SYMMETRY_TOLERANCE = 1e-12
 
-#: A value longer than this is shortened in error messages.
-MAX_SHOWN = 80
+#: Shapes a and b of a beta urgency law the incomplete beta function resolves.
+BETA_SHAPES = (1e-4, 1e6)
+#: Most users a scenario may simulate, and the arrival rates it may have.
+MAX_USERS = 10**9
+ARRIVAL_RATES = (1e-9, 1e9)
 
 
 class _Table(BaseModel):
@@ -198,6 +201,18 @@ class BetaUrgency(_Interval):
     a: float = Field(gt=0)
     b: float = Field(gt=0)
 
+    @field_validator("a", "b")
+    @classmethod
+    def _shape(cls, value: float) -> float:
+        if not BETA_SHAPES[0] <= value <= BETA_SHAPES[1]:
+            raise _fail(
+                f"expected a shape from {BETA_SHAPES[0]:g} to {BETA_SHAPES[1]:g} (beyond them "
+                "the law is a point mass the incomplete beta function cannot resolve)",
+                (),
+                value,
+            )
+        return value
+
 
 class _Weighted(_Table):
     weight: float = Field(gt=0)
@@ -256,9 +271,21 @@ class MarketSpec(_Table):
     @field_validator("users")
     @classmethod
     def _positive(cls, users: int) -> int:
-        if users < 1:
-            raise _fail("expected an integer >= 1", (), users)
+        if not 1 <= users <= MAX_USERS:
+            raise _fail(f"expected an integer from 1 to {MAX_USERS:.0e}", (), users)
         return users
+
+    @field_validator("arrival_rate")
+    @classmethod
+    def _rate(cls, rate: float) -> float:
+        if not ARRIVAL_RATES[0] <= rate <= ARRIVAL_RATES[1]:
+            raise _fail(
+                f"expected a rate from {ARRIVAL_RATES[0]:g} to {ARRIVAL_RATES[1]:g} users per "
+                "unit of time",
+                (),
+                rate,
+            )
+        return rate
 
 
 # -- the scenario -----------------------------------------------------------------------------

@@ -193,10 +193,12 @@ class OptimalTokenMenu:
 
     def _cap_levels(self) -> list[float]:
         """Types where the cap :math:`T` (non-increasing) crosses :math:`E[\\tau]` times
-        :data:`CAP_LEVELS`, by bisection: a type's rent changes fastest where its cap is near
-        the conversation's time scale, wherever in the support that falls."""
+        :data:`CAP_LEVELS` or a switch time of the model, by bisection: a type's rent changes
+        fastest where its cap is near the conversation's time scale, and has a kink where the
+        cap is a switch time (the density's kink), wherever in the support these fall."""
         scale = float(self.model.expected_time)
-        levels = scale * CAP_LEVELS
+        switches = np.asarray(getattr(self.model, "switch_times", ()), dtype=float)
+        levels = np.concatenate([scale * CAP_LEVELS, switches])
         lo, hi = np.full(levels.size, self.low), np.full(levels.size, self.high)
         for _ in range(CAP_BISECTIONS):
             mid = 0.5 * (lo + hi)
