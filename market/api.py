@@ -145,9 +145,10 @@ def _check(scenario, specs, market, solved, first_best: float) -> None:
     raise ScenarioError(*lines)
 
 
-def _check_run(users, seed, engine: str, policies: int) -> None:
+def check_run(users, seed, engine: str, policies: int, users_name: str = "users") -> None:
+    """The arguments of a simulation, and whether its memory fits (before any work)."""
     if isinstance(users, bool) or not isinstance(users, int) or users < 1:
-        raise ValueError(f"users = {users!r}: expected an integer >= 1")
+        raise ValueError(f"{users_name} = {users!r}: expected an integer >= 1")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed = {seed!r}: expected an integer >= 0")
     if engine not in ENGINES:
@@ -156,7 +157,7 @@ def _check_run(users, seed, engine: str, policies: int) -> None:
     have = _available_memory()
     if have is not None and need > have:
         raise ValueError(
-            f"users = {users}: {users} users x {policies} policies need about "
+            f"{users_name} = {users}: {users} users x {policies} policies need about "
             f"{need / 2**30:.1f} GiB of memory, more than the {have / 2**30:.1f} GiB available"
         )
 
@@ -198,7 +199,7 @@ def simulate(
     users = scenario.market.users if users is None else users
     seed = scenario.seed if seed is None else seed
     count = len(select_specs(scenario, policies)) if solution is None else len(solution.policies)
-    _check_run(users, seed, engine, count)  # before any work
+    check_run(users, seed, engine, count)  # before any work
     if solution is None:
         solution = solve(scenario, policies, progress=progress)
     elif policies is not None:

@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def simulated(args: argparse.Namespace, progress=None):
     """Check the options, load the scenario, solve and simulate: a :class:`market.Run`."""
-    from market.api import ENGINES, select_specs, simulate
+    from market.api import ENGINES, check_run, select_specs, simulate
     from market.cli.errors import UsageError
     from market.scenario import load_scenario
 
@@ -41,7 +41,10 @@ def simulated(args: argparse.Namespace, progress=None):
     seed = integer("--seed", args.seed, 0)
     check_out(args.out)
     scenario = load_scenario(args.scenario)
-    select_specs(scenario, args.policy, option="--policy")
+    count = len(select_specs(scenario, args.policy, option="--policy"))
+    users_now = scenario.market.users if users is None else users
+    name = "--users" if users is not None else f"{scenario.source}: market.users"
+    check_run(users_now, scenario.seed if seed is None else seed, args.engine, count, name)
     command_line = shlex.join(getattr(args, "argv", None) or ["market", *args.command_argv])
     return simulate(
         scenario, users, seed, args.engine, args.policy, progress=progress,

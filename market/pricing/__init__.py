@@ -174,4 +174,5 @@ class PolicyFailure(ValueError):
 def _said(exc: Exception) -> str:
     """What went wrong, in one line (the solver's own words, prefixed when they are terse)."""
     text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if isinstance(exc, ValueError) else f"the solver failed ({text})"
+    ours = isinstance(exc, ValueError) and not isinstance(exc, LinAlgError)
+    return text if ours else f"the solver failed ({text})"

@@ -11,6 +11,7 @@ gamma function.
 
 from __future__ import annotations
 
+import math
 from math import comb, factorial
 
 import numpy as np
@@ -27,6 +28,8 @@ __all__ = ["BULK_CAPS", "BULK_PAIRS", "StoppingLaw"]
 #: Many (urgency, cap) pairs with few distinct caps take the bulk route of ``laplace``.
 BULK_PAIRS = 20_000
 BULK_CAPS = 64
+#: Most exponentials computed at once by the quadrature of the transient phases.
+CHUNK = 2_000_000
 #: Target accuracy of the bulk route's Chebyshev fits in r.
 BULK_TOLERANCE = 1e-13
 
@@ -158,32 +161,40 @@ class StoppingLaw:
             total += comb(m, j) * a ** (m - j) * part
         return scale * total
 
-    def _sub_nodes(self, sub: int) -> list[tuple[NDArray, NDArray]]:
-        """Gauss-Legendre nodes ``t`` (J, Q) and weights times the density on each of ``sub``
-        equal parts of every transient panel (cached: they do not depend on r)."""
+    def _sub_nodes(self, r_max: float) -> tuple[NDArray, NDArray, NDArray]:
+        """Gauss-Legendre nodes ``t`` (S, Q), weights times the density (S, Q), and each
+        sub-panel's first index per density panel (for ``np.add.reduceat``): every density
+        panel cut into parts across which :math:`e^{-r t}` changes by at most :math:`e^2` for
+        ``r <= r_max`` (rounded up to a power of two, and cached: they do not depend on r)."""
+        key = 2.0 ** math.ceil(math.log2(max(r_max, 1e-300))) if r_max > 0 else 0.0
         cache = self.__dict__.setdefault("_sub_cache", {})
-        if sub not in cache:
+        if key not in cache:
             ps, pe = self._panels.starts, self._panels.ends
-            h = (pe - ps) / sub
-            parts = []
-            for s in range(sub):
-                t = (ps + h * s)[:, None] + h[:, None] * (_GL_X[None, :] + 1) / 2  # (J, Q)
-                f = self._panel_density(t.ravel()).reshape(t.shape)
-                parts.append((t, (h[:, None] / 2) * _GL_W[None, :] * f))
-            cache[sub] = parts
-        return cache[sub]
+            parts = np.maximum(1, np.ceil((pe - ps) * key / 2.0)).astype(np.int64)
+            owner = np.repeat(np.arange(ps.size), parts)
+            index = np.arange(owner.size) - np.repeat(np.cumsum(parts) - parts, parts)
+            h = ((pe - ps) / parts)[owner]
+            left = ps[owner] + h * index
+            t = left[:, None] + h[:, None] * (_GL_X[None, :] + 1) / 2  # (S, Q)
+            f = self._panels.evaluate_in(t, owner[:, None])
+            cache[key] = (t, (h[:, None] / 2) * _GL_W[None, :] * f, np.cumsum(parts) - parts)
+        return cache[key]
+
+    def _full_panels(self, ur: NDArray, m: int) -> NDArray:
+        """:math:`\\int_{panel} f(t) t^m e^{-rt} dt` for each distinct ``ur`` and panel: (R, J)."""
+        t, weight, first = self._sub_nodes(float(ur.max()) if ur.size else 0.0)
+        wm = weight * t**m
+        full = np.empty((ur.size, t.shape[0]))
+        step = max(1, CHUNK // max(t.size, 1))  # urgencies per chunk of exponentials
+        for i in range(0, ur.size, step):
+            e = np.exp(-ur[i : i + step, None, None] * t[None])
+            full[i : i + step] = np.einsum("sq,rsq->rs", wm, e)
+        return np.add.reduceat(full, first, axis=1)
 
     def _transient_moment(self, r: NDArray, cap: NDArray, m: int) -> NDArray:
         ps, pe = self._panels.starts, self._panels.ends
-        widths = pe - ps
-        r_max = float(r.max()) if r.size else 0.0
-        # Sub-panels so that the exponential changes by at most e^2 across one of them.
-        sub = max(1, int(np.ceil(widths.max() * r_max / 2.0)))
         ur, inv = np.unique(r, return_inverse=True)
-        # Full-panel integrals for each distinct r: shape (R, J).
-        full = np.zeros((ur.size, ps.size))
-        for t, weight in self._sub_nodes(sub):
-            full += np.einsum("jq,rjq->rj", weight * t**m, np.exp(-ur[:, None, None] * t[None]))
+        full = self._full_panels(ur, m)  # (R, J)
         cum = np.concatenate([np.zeros((ur.size, 1)), np.cumsum(full, axis=1)], axis=1)
         # Panels wholly below the cap, then the partial panel holding the cap.
         j = np.searchsorted(ps, cap, side="right") - 1  # panel holding cap (-1: before all)
@@ -191,24 +202,27 @@ class StoppingLaw:
         out = np.where(j >= 0, cum[inv, below], 0.0)
         partial = (j >= 0) & (cap < pe[below])
         if np.any(partial):
-            jj = below[partial]
-            a = ps[jj]
-            span = cap[partial] - a
-            rr = r[partial]
-            acc = np.zeros(jj.size)
-            for s in range(sub):
-                lo = a + span * s / sub
-                h = span / sub
-                t = lo[:, None] + h[:, None] * (_GL_X[None, :] + 1) / 2
-                f = self._panels.evaluate_in(t, jj[:, None])
-                acc += np.sum(
-                    (h[:, None] / 2) * _GL_W[None, :] * f * t**m * np.exp(-rr[:, None] * t), 1
-                )
-            out[partial] = cum[inv[partial], jj] + acc
+            out[partial] = cum[inv[partial], below[partial]] + self._partial(
+                r[partial], cap[partial], below[partial], m
+            )
         # A cap beyond the last panel end covers all transient panels.
         beyond = cap >= pe[-1]
         out[beyond] = cum[inv[beyond], -1]
         return out
+
+    def _partial(self, r: NDArray, cap: NDArray, jj: NDArray, m: int) -> NDArray:
+        """:math:`\\int_{a_j}^{T} f(t) t^m e^{-rt} dt` within the panel ``jj`` holding the cap."""
+        a = self._panels.starts[jj]
+        span = cap - a
+        parts = int(max(1, np.ceil(float(np.max(span * r)) / 2.0)))
+        acc = np.zeros(jj.size)
+        for s in range(parts):
+            lo = a + span * s / parts
+            h = span / parts
+            t = lo[:, None] + h[:, None] * (_GL_X[None, :] + 1) / 2
+            f = self._panels.evaluate_in(t, jj[:, None])
+            acc += np.sum((h[:, None] / 2) * _GL_W[None, :] * f * t**m * np.exp(-r[:, None] * t), 1)
+        return acc
 
     def expected_truncated_time(self, cap: ArrayLike) -> NDArray:
         r""":math:`E[\min(\tau, T)] = E[\tau 1\{\tau\le T\}] + T\,S(T)` (``inf``: :math:`E\tau`)."""
