@@ -71,6 +71,12 @@ class PiecewiseChebyshev:
                 out[sel] = cheb.chebval(local[sel], coefs[k])
         return out
 
+    def derivative(self) -> PiecewiseChebyshev:
+        """The derivative, as a piecewise Chebyshev interpolant on the same panels."""
+        scale = 2.0 / (self.ends - self.starts)
+        coefs = np.array([np.append(cheb.chebder(c), 0.0) for c in self.coefs]) * scale[:, None]
+        return PiecewiseChebyshev(self.starts, self.ends, coefs)
+
     def evaluate_in(self, x: NDArray, j: NDArray) -> NDArray:
         """The interpolant at ``x`` known to lie in panels ``j`` (broadcast against ``x``)."""
         x, j = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(j))

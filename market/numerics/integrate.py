@@ -16,6 +16,7 @@ optimisers that need a cheap, smooth approximation of the same integral.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -56,7 +57,7 @@ RESOLVE_RTOL = 1e-3
 #: ... and its density varies by at most this factor across it, or vanishes at an end (a
 #: steeper density is smooth in quantile space, while in type space its value near an end of
 #: the support depends on r - low, which keeps few digits).
-STEEP = 100.0
+STEEP = math.inf
 
 
 def _in_quantiles(urgency, p: float, q: float) -> bool | None:

@@ -101,14 +101,15 @@ def bracketed_newton(
     hi: NDArray,
     x: NDArray,
     tol: float,
+    rtol: float = 0.0,
 ) -> NDArray:
     """Solve ``cdf(x) = u`` elementwise, given ``cdf(lo) < u <= cdf(hi)`` and a start ``x``.
 
     Newton's method, replaced by bisection whenever its step leaves the bracket or fails
     to halve the step before last (Press et al. 2007, Section 9.4, ``rtsafe``); the bracket
     keeps ``cdf(lo) < u <= cdf(hi)``, so the limit is :math:`\\inf\\{x: G(x) \\ge u\\}`.
-    An entry stops when its Newton step or its bracket is below ``tol``; only unfinished
-    entries are evaluated.
+    An entry stops when its Newton step or its bracket is below ``tol`` or ``rtol`` times
+    ``|x|``; only unfinished entries are evaluated.
     """
     lo, hi, x = lo.copy(), hi.copy(), x.copy()
     step = hi - lo
@@ -123,7 +124,8 @@ def bracketed_newton(
         ha = hi[active] = np.where(f >= 0, xa, hi[active])
         with np.errstate(divide="ignore", invalid="ignore"):
             newton = f / pdf(xa)
-        converged = (f == 0) | (np.isfinite(newton) & (np.abs(newton) <= tol))
+        limit = np.maximum(tol, rtol * np.abs(xa))
+        converged = (f == 0) | (np.isfinite(newton) & (np.abs(newton) <= limit))
         x_new = xa - np.where(f == 0, 0.0, newton)
         bisect = ~converged & (
             ~np.isfinite(x_new)
@@ -135,5 +137,5 @@ def bracketed_newton(
         prev_step[active] = step[active]
         step[active] = x_new - xa
         x[active] = x_new
-        active = active[~(converged | (ha - la <= tol))]
+        active = active[~(converged | (ha - la <= limit))]
     return x

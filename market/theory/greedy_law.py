@@ -28,8 +28,10 @@ __all__ = ["BULK_CAPS", "BULK_PAIRS", "StoppingLaw"]
 #: Many (urgency, cap) pairs with few distinct caps take the bulk route of ``laplace``.
 BULK_PAIRS = 20_000
 BULK_CAPS = 64
-#: Most exponentials computed at once by the quadrature of the transient phases.
+#: Most exponentials computed at once by the quadrature of the transient phases, and the
+#: exponent r t beyond which a sub-panel's contribution is negligible (e^-60 ~ 1e-26).
 CHUNK = 2_000_000
+NEGLIGIBLE = 60.0
 #: Target accuracy of the bulk route's Chebyshev fits in r.
 BULK_TOLERANCE = 1e-13
 
@@ -74,6 +76,18 @@ class StoppingLaw:
         if np.any(early):
             out[early] = np.exp(self._log_hazard_fit(t[early]))
         return out.reshape(shape)
+
+    def log_hazard_slope(self, t: ArrayLike) -> NDArray:
+        r""":math:`d\log h/dt` (0 on the stationary phase), from the cached fit."""
+        t = np.atleast_1d(np.asarray(t, dtype=float))
+        out = np.zeros(t.size)
+        early = t < self._tail_start
+        if np.any(early):
+            slope = self.__dict__.get("_log_hazard_slope")
+            if slope is None:
+                slope = self.__dict__["_log_hazard_slope"] = self._log_hazard_fit.derivative()
+            out[early] = slope(t[early])
+        return out
 
     @property
     def _log_hazard_fit(self):
@@ -181,14 +195,18 @@ class StoppingLaw:
         return cache[key]
 
     def _full_panels(self, ur: NDArray, m: int) -> NDArray:
-        """:math:`\\int_{panel} f(t) t^m e^{-rt} dt` for each distinct ``ur`` and panel: (R, J)."""
+        """:math:`\\int_{panel} f(t) t^m e^{-rt} dt` for each distinct ``ur`` (ascending) and
+        panel: (R, J). Sub-panels starting beyond :math:`t` with :math:`rt >` :data:`NEGLIGIBLE`
+        contribute less than :math:`e^{-60}` of the first ones and are skipped."""
         t, weight, first = self._sub_nodes(float(ur.max()) if ur.size else 0.0)
         wm = weight * t**m
-        full = np.empty((ur.size, t.shape[0]))
+        full = np.zeros((ur.size, t.shape[0]))
         step = max(1, CHUNK // max(t.size, 1))  # urgencies per chunk of exponentials
         for i in range(0, ur.size, step):
-            e = np.exp(-ur[i : i + step, None, None] * t[None])
-            full[i : i + step] = np.einsum("sq,rsq->rs", wm, e)
+            rr = ur[i : i + step]
+            k = int(np.searchsorted(t[:, 0], NEGLIGIBLE / max(rr[0], 1e-300), side="right"))
+            e = np.exp(-rr[:, None, None] * t[None, :k])
+            full[i : i + step, :k] = np.einsum("sq,rsq->rs", wm[:k], e)
         return np.add.reduceat(full, first, axis=1)
 
     def _transient_moment(self, r: NDArray, cap: NDArray, m: int) -> NDArray:
@@ -211,10 +229,13 @@ class StoppingLaw:
         return out
 
     def _partial(self, r: NDArray, cap: NDArray, jj: NDArray, m: int) -> NDArray:
-        """:math:`\\int_{a_j}^{T} f(t) t^m e^{-rt} dt` within the panel ``jj`` holding the cap."""
+        """:math:`\\int_{a_j}^{T} f(t) t^m e^{-rt} dt` within the panel ``jj`` holding the cap
+        (only up to :math:`rt =` :data:`NEGLIGIBLE`, beyond which it adds nothing)."""
         a = self._panels.starts[jj]
-        span = cap - a
-        parts = int(max(1, np.ceil(float(np.max(span * r)) / 2.0)))
+        with np.errstate(divide="ignore"):
+            horizon = np.where(r > 0, NEGLIGIBLE / np.maximum(r, 1e-300), np.inf)
+        span = np.clip(np.minimum(cap, horizon) - a, 0.0, None)
+        parts = int(max(1, np.ceil(float(np.max(span * r, initial=0.0)) / 2.0)))
         acc = np.zeros(jj.size)
         for s in range(parts):
             lo = a + span * s / parts

@@ -104,7 +104,7 @@ class _OneSided:
         with np.errstate(divide="ignore"):
             start = -np.log1p(flat * np.expm1(-rate * self.w)) / rate if rate > 0 else flat * self.w
         start = np.clip(start, 0.0, self.w)
-        tol = 1e-16 * min(self.w, 1.0 / (self.alpha + 1.0))
+        tol = 1e-300
         y = np.where(flat >= 1.0, self.w, 0.0)
         inside = (flat > 0.0) & (flat < 1.0)
         low = flat <= 0.5
@@ -120,6 +120,7 @@ class _OneSided:
                 np.full(target.size, self.w),
                 start[part],
                 tol,
+                rtol=4e-16,
             )
         return np.clip(y, 0.0, self.w).reshape(shape)
 
