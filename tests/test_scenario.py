@@ -171,7 +171,7 @@ MALFORMED = {
     "unknown top-level key": (
         scenario_text(top="foo = 1"),
         r"foo: unknown key; expected one of: name, description, seed, information, urgency, "
-        r"market, policies$",
+        r"market, users, platform, policies$",
     ),
     "unknown nested key": (
         scenario_text(information(tokenrate="1")),

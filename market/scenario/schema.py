@@ -20,6 +20,12 @@ A scenario names the primitives of the paper's model and nothing else::
     [market]                                # optional, read by the simulator
     users = 10000
     arrival_rate = 1.0
+    capacity = 0.5                          # tokens per unit of time; omitted: unlimited
+    discipline = "shared"                   # "shared" | "priority", with a capacity
+    anticipate = false                      # users choose on the slowdown they will meet
+
+    [users]                                 # optional: "rational" or "logit" choice, noise
+    [platform]                              # optional: congestion-aware or learning platform
 
     [[policies]]                            # optional; validated by the policy layer
     kind = "..."
@@ -28,7 +34,8 @@ A scenario names the primitives of the paper's model and nothing else::
 A ``truncnorm`` urgency has ``mean``, ``sd``, ``low``, ``high`` (a normal truncated to
 ``[low, high]``); a ``beta`` urgency has ``a``, ``b``, ``low``, ``high`` (a Beta(a, b) law
 rescaled to ``[low, high]``); a ``mixture`` has ``[[urgency.components]]``, each one of the
-other three with a ``weight > 0``.
+other three with a ``weight > 0``. ``[users]`` and ``[platform]``: see
+:mod:`market.scenario.dynamics`.
 
 :func:`load_scenario` reads and validates a file. Every problem raises :class:`ScenarioError`
 with one line naming the file, the field, its value and what was expected, e.g.
@@ -42,9 +49,18 @@ from typing import Annotated, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
+from market.scenario.dynamics import LearningSpec, MisperceptionSpec, PlatformSpec, UsersSpec
 from market.scenario.errors import fail as _fail
+from market.scenario.schema_base import (
+    BETA_SHAPES,
+    DEFAULT_SEED,
+    NAME_CHARACTERS,
+    SYMMETRY_TOLERANCE,
+    MarketSpec,
+)
+from market.scenario.schema_base import Table as _Table
 from market.theory.information import PROBABILITY_TOLERANCE
 
 __all__ = [
@@ -58,34 +74,6 @@ __all__ = [
     "UniformUrgency",
     "fields_at",
 ]
-
-#: Root seed when a scenario gives none (the date of the paper, October 12, 2025).
-DEFAULT_SEED = 20251012
-
-#: Characters allowed in a scenario name, so that it can name a results folder.
-NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
-
-#: Relative tolerance for a symmetric matrix, as :class:`market.information.Mahalanobis` uses.
-SYMMETRY_TOLERANCE = 1e-12
-
-#: Shapes a and b of a beta urgency law the incomplete beta function resolves.
-BETA_SHAPES = (1e-4, 1e6)
-#: Most users a scenario may simulate, and the arrival rates it may have.
-MAX_USERS = 10**9
-ARRIVAL_RATES = (1e-9, 1e9)
-
-
-class _Table(BaseModel):
-    """A TOML table: strict types, no unknown keys, finite numbers, immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
-
-    @classmethod
-    def keys(cls) -> list[str]:
-        """The keys this table allows (the union tag first)."""
-        allowed = [f.alias or name for name, f in cls.model_fields.items()]
-        return sorted(allowed, key=lambda key: key != "distribution")
-
 
 # -- [information] ----------------------------------------------------------------------------
 
@@ -251,43 +239,6 @@ UrgencySpec = Annotated[
 _UNION_TAGS = frozenset({"uniform", "truncnorm", "beta", "mixture"})
 
 
-# -- [market], [[policies]] -------------------------------------------------------------------
-
-
-class MarketSpec(_Table):
-    """The optional ``[market]`` table, read by the simulator.
-
-    Attributes
-    ----------
-    users : int
-        Number of simulated users (>= 1).
-    arrival_rate : float
-        Rate of the Poisson process of user arrivals (> 0).
-    """
-
-    users: int = 10000
-    arrival_rate: float = Field(default=1.0, gt=0)
-
-    @field_validator("users")
-    @classmethod
-    def _positive(cls, users: int) -> int:
-        if not 1 <= users <= MAX_USERS:
-            raise _fail(f"expected an integer from 1 to {MAX_USERS:.0e}", (), users)
-        return users
-
-    @field_validator("arrival_rate")
-    @classmethod
-    def _rate(cls, rate: float) -> float:
-        if not ARRIVAL_RATES[0] <= rate <= ARRIVAL_RATES[1]:
-            raise _fail(
-                f"expected a rate from {ARRIVAL_RATES[0]:g} to {ARRIVAL_RATES[1]:g} users per "
-                "unit of time",
-                (),
-                rate,
-            )
-        return rate
-
-
 # -- the scenario -----------------------------------------------------------------------------
 
 
@@ -303,6 +254,8 @@ class Scenario(_Table):
     information: InformationSpec
     urgency_spec: UrgencySpec = Field(alias="urgency")
     market: MarketSpec = MarketSpec()
+    users: UsersSpec = UsersSpec()
+    platform: PlatformSpec = PlatformSpec()
     policies: list[dict] = []
 
     _source: str = PrivateAttr(default="<scenario>")
@@ -328,6 +281,17 @@ class Scenario(_Table):
         if seed < 0:
             raise _fail("expected an integer >= 0", (), seed)
         return seed
+
+    @model_validator(mode="after")
+    def _anticipation(self) -> Scenario:
+        if self.platform.anticipate_congestion and not self.market.anticipate:
+            raise _fail(
+                "expected market.anticipate = true with it (the platform prices the slowdown "
+                "users expect)",
+                ("platform", "anticipate_congestion"),
+                True,
+            )
+        return self
 
     # -- what the file holds --------------------------------------------------------------
     @property
@@ -368,6 +332,10 @@ _TABLES = {
     (): Scenario,
     ("information",): InformationSpec,
     ("market",): MarketSpec,
+    ("users",): UsersSpec,
+    ("users", "misperception"): MisperceptionSpec,
+    ("platform",): PlatformSpec,
+    ("platform", "learning"): LearningSpec,
     ("urgency", "uniform"): UniformUrgency,
     ("urgency", "truncnorm"): TruncNormUrgency,
     ("urgency", "beta"): BetaUrgency,
