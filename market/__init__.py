@@ -38,6 +38,8 @@ _EXPORTS = {
     "SolvedPolicy": "market.pricing",
     "Unavailable": "market.pricing",
     "Run": "market.run",
+    "learn": "market.api",
+    "Learning": "market.sim.learning",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])

@@ -31,7 +31,7 @@ from market.scenario import scenario_from_dict as _from_dict
 from market.scenario.errors import one_line
 from market.theory.mechanism import first_best_welfare
 
-__all__ = ["ENGINES", "compare", "scenario_of", "select_specs", "simulate", "solve"]
+__all__ = ["ENGINES", "compare", "learn", "scenario_of", "select_specs", "simulate", "solve"]
 
 #: The simulation engines.
 ENGINES = ("abm", "vectorized")
@@ -217,8 +217,9 @@ def simulate(
     interval = sample_interval(users, rate)
     tick = _ticker(progress, "simulating", users * len(solution.policies))
     runs = simulate_policies(
-        solution.policies, draws, engine, interval, lambda name, k: tick(k, name)
-    )
+        solution.policies, draws, engine, interval, lambda name, k: tick(k, name),
+        dynamics_of(scenario),
+    )  # fmt: skip
     return Run(
         scenario=scenario,
         solution=solution,
@@ -232,6 +233,21 @@ def simulate(
     )
 
 
+def dynamics_of(scenario: Scenario):
+    """The scenario's market beyond the paper's (:class:`market.sim.engine.Dynamics`):
+    ``[market] capacity``, ``[users]``, ``[market] anticipate``."""
+    from market.sim.behaviour import Behaviour
+    from market.sim.congested import Congestion
+    from market.sim.engine import Dynamics
+
+    market, users = scenario.market, scenario.users
+    congestion = None
+    if market.capacity is not None:
+        congestion = Congestion(market.capacity, market.discipline)
+    behaviour = Behaviour(users.choice, users.temperature, users.misperception_sd)
+    return Dynamics(behaviour, congestion, market.anticipate)
+
+
 def compare(
     scenario,
     users: int | None = None,
@@ -242,3 +258,31 @@ def compare(
     """The comparison table: every policy solved and simulated on one population, sorted by
     expected revenue (a :class:`pandas.DataFrame`)."""
     return simulate(scenario, users, seed, engine, policies).comparison()
+
+
+@one_blas_thread
+def learn(scenario, seed: int | None = None, progress=None):
+    """Run the scenario's learning platform (``[platform] learning``): each period it posts
+    the optimal menu for its estimate of the urgency law, watches what users buy and
+    re-estimates (:func:`market.sim.learning.learn`). ``seed`` defaults to the scenario's;
+    ``progress`` as in :func:`solve`. Returns a :class:`market.sim.learning.Learning`
+    (``records()``, ``menus()``, ``summary()``).
+    """
+    from market.sim.learning import learn as _learn
+
+    scenario = scenario_of(scenario)
+    spec = scenario.platform.learning
+    if spec is None:
+        raise ScenarioError(
+            f"{scenario.source}: platform.learning: missing (expected a table such as "
+            'learning = { family = "beta", periods = 20, users_per_period = 5000 })'
+        )
+    seed = scenario.seed if seed is None else seed
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed = {seed!r}: expected an integer >= 0")
+    market = build_market(scenario)
+    tick = _ticker(progress, "learning", spec.periods)
+    return _learn(
+        market, spec.family, spec.periods, spec.users_per_period, spec.initial, seed,
+        progress=lambda period: tick(1, f"period {period}"),
+    )  # fmt: skip

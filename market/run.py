@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
+
 from market.io.tables import timeseries_table, users_table
 from market.pricing import Solution
 from market.scenario import Scenario
@@ -42,6 +44,44 @@ SUMMARY_COLUMNS = (
 
 def _num(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
+
+
+def _market_record(scenario: Scenario) -> dict:
+    """What the simulated market had beyond the paper's: capacity, users' choice, platform."""
+    market, users, platform = scenario.market, scenario.users, scenario.platform
+    return {
+        "capacity": market.capacity,
+        "discipline": market.discipline if market.capacity is not None else None,
+        "anticipate": market.anticipate,
+        "choice": users.choice,
+        "temperature": users.temperature,
+        "misperception_sd": users.misperception_sd,
+        "anticipate_congestion": platform.anticipate_congestion,
+    }
+
+
+def _dynamics_record(item) -> dict:
+    """A policy's load (with a finite capacity) and the fixed point of anticipation."""
+    out = {}
+    series = item.timeseries
+    if series.utilisation is not None:
+        o = item.outcomes
+        ran = o.bought & (o.time > 0)
+        slow = o.wall_time[ran] / o.time[ran]
+        out["load"] = {
+            "mean_utilisation": _num(float(np.nanmean(series.utilisation)))
+            if np.isfinite(series.utilisation).any()
+            else None,
+            "mean_slowdown": _num(float(slow.mean())) if slow.size else None,
+            "max_slowdown": _num(float(slow.max())) if slow.size else None,
+            "max_open": int(series.conversations_open.max()),
+            "mean_wall_time": _num(float(o.wall_time[o.bought].mean()))
+            if o.bought.any()
+            else None,
+        }
+    if item.settlement is not None:
+        out["anticipation"] = item.settlement.to_dict()
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -172,9 +212,11 @@ class Run:
                         "user_surplus": float(r.policy.user_surplus),
                         "welfare": float(r.policy.welfare),
                     },
+                    **_dynamics_record(r),
                 }
                 for r in self.runs
             ],
+            "market": _market_record(self.scenario),
             "unavailable": [u.to_dict() for u in self.solution.unavailable],
         }
 

@@ -55,6 +55,9 @@ USERS_SCHEMA = pa.schema(
         ("learned_state", pa.int64()),  # null if not learned
         ("breakthrough_time", pa.float64()),  # tau / speed: when it learns with no cap
         ("conversation_time", pa.float64()),  # min(breakthrough_time, cap); 0 if nothing bought
+        ("model_time", pa.float64()),  # speed * conversation_time: the model's own time used
+        ("wall_time", pa.float64()),  # clock time from start to end (> conversation_time
+        # when a finite capacity is shared); 0 if nothing bought
         ("tokens", pa.float64()),
         ("utility", pa.float64()),
         ("payment", pa.float64()),
@@ -139,6 +142,8 @@ def users_table(outcomes: Outcomes, policy: str, breakthrough: NDArray) -> pa.Ta
         "learned_state": pa.array(outcomes.learned_state.astype(np.int64), mask=~outcomes.learned),
         "breakthrough_time": pa.array(breakthrough),
         "conversation_time": pa.array(outcomes.time),
+        "model_time": pa.array(outcomes.model_time),
+        "wall_time": pa.array(outcomes.time if outcomes.wall_time is None else outcomes.wall_time),
         "tokens": pa.array(outcomes.tokens),
         "utility": pa.array(outcomes.utility),
         "payment": pa.array(outcomes.payment),

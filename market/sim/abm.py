@@ -185,6 +185,9 @@ class MarketModel(mesa.Model):
     offer : Offer, optional
         The users' choices and breakthrough times, if already computed for these draws and
         this menu (:func:`market.sim.offer.prepare`).
+    congestion : Congestion, optional
+        A finite capacity (:class:`market.sim.congested.Congestion`): the platform is then a
+        :class:`market.sim.abm_capacity.CongestedPlatform`.
     """
 
     def __init__(
@@ -195,6 +198,7 @@ class MarketModel(mesa.Model):
         *,
         log: bool = False,
         offer: Offer | None = None,
+        congestion=None,
     ) -> None:
         # Every random number is in the draws; the model's own generator is never used.
         super().__init__(rng=0 if draws.seed is None else draws.seed)
@@ -204,7 +208,6 @@ class MarketModel(mesa.Model):
         self.interval = float(interval)
         self.offer = prepare(draws, menu) if offer is None else offer
         self.log: list[tuple[float, int, str]] | None = [] if log else None
-        self.platform = PlatformAgent(self, menu)
         n = self._users = draws.users
         choice = self.offer.choice
         # Plain lists: fast scalar access in the event loop.
@@ -225,13 +228,23 @@ class MarketModel(mesa.Model):
         self.conversations_open = 0
         self.utility = 0.0
         self._finished_tokens = 0.0
-        self.datacollector = mesa.DataCollector(
-            model_reporters={name: name for name in Timeseries.FIELDS}
-        )
+        self.platform, self.wall, self.recorder = self._platform(menu, congestion)
+        fields = Timeseries.FIELDS + (() if congestion is None else Timeseries.LOAD_FIELDS)
+        self.datacollector = mesa.DataCollector(model_reporters={name: name for name in fields})
         # The event callbacks, bound once.
         self._on_arrival, self._on_end = self._arrive, self.end_conversation
         if n:
             self.env.timeout(self.arrival[0]).callbacks.append(self._on_arrival)
+
+    def _platform(self, menu, congestion):
+        """The platform, the wall-clock times (None: uncongested) and the load recorder."""
+        if congestion is None:
+            return PlatformAgent(self, menu), None, None
+        from market.sim.abm_capacity import CongestedPlatform
+        from market.sim.congested import Recorder
+
+        recorder = Recorder(self.interval, congestion.capacity)
+        return CongestedPlatform(self, menu, congestion), [0.0] * self._users, recorder
 
     # -- what the DataCollector reads ---------------------------------------------------
     @property
@@ -241,6 +254,8 @@ class MarketModel(mesa.Model):
     @property
     def tokens_served(self) -> float:
         """Tokens of finished conversations and of the open ones so far."""
+        if self.wall is not None:
+            return self.platform.server.served_at(self.env.now)
         users = self.agents_by_type.get(UserAgent, ())
         return self._finished_tokens + sum(user.tokens_used for user in users)
 
@@ -269,31 +284,46 @@ class MarketModel(mesa.Model):
         """Record the user's outcome and remove it from the model."""
         i = user.index
         if user.started == user.started:  # it conversed (started is not NaN)
-            # Stopped by the cap: exactly the cap was used up. Otherwise the clock difference,
-            # which never exceeds the cap (rounding could push it over by an ulp).
-            cap = self.cap[i]
-            elapsed = min(self.env.now - user.started, cap) if learned else cap
+            elapsed, wall = self._times(user, learned)
             self.duration[i] = elapsed
             tokens = self.platform.token_rate * self.speed[i] * elapsed
             self._finished_tokens += tokens
             if self.per_token[i]:
                 self.platform.bill(user, tokens)
             self.conversations_open -= 1
+            u = math.exp(-self.urgency[i] * wall) if learned else 0.0
             if learned:
-                u = math.exp(-self.urgency[i] * elapsed)
                 self.learned[i] = True
                 self.utility_of[i] = u
                 self.utility += u
+            if self.recorder is not None:
+                self.recorder.ended(wall / elapsed if elapsed > 0 else 1.0, 0.0, 0.0)
             if self.log is not None:
                 self.log.append((self.env.now, i, "breakthrough" if learned else "cap"))
         elif self.log is not None:
             self.log.append((self.env.now, i, "leave"))
         user.remove()
 
+    def _times(self, user: UserAgent, learned: bool) -> tuple[float, float]:
+        """The conversation time at the plan's rate and the wall-clock time it took."""
+        i = user.index
+        cap = self.cap[i]
+        if self.wall is None:
+            # Stopped by the cap: exactly the cap was used up. Otherwise the clock difference,
+            # which never exceeds the cap (rounding could push it over by an ulp).
+            elapsed = min(self.env.now - user.started, cap) if learned else cap
+            return elapsed, elapsed
+        elapsed = min(self.breakthrough[i], cap)
+        self.wall[i] = wall = max(user.ended - user.started, elapsed)
+        return elapsed, wall
+
     # -- running ------------------------------------------------------------------------
     def collect(self) -> None:
         """One record of the DataCollector, at the current clock time."""
-        self.time = self.env.now  # Mesa's time mirrors the clock at every record
+        self.time = now = self.env.now  # Mesa's time mirrors the clock at every record
+        if self.recorder is not None:
+            row = self.recorder.record(now, self.users_arrived, self.platform.server)
+            self.utilisation, self.slowdown = row[6], row[7]
         self.datacollector.collect(self)
 
     def run_model(self, progress: Callable[[int], None] | None = None) -> None:
@@ -315,11 +345,18 @@ class MarketModel(mesa.Model):
 
     def outcomes(self) -> Outcomes:
         """The per-user outcomes (once :meth:`run_model` has returned)."""
-        return self.offer.outcomes(self.learned, self.duration, self.utility_of, self.payment)
+        return self.offer.outcomes(
+            self.learned, self.duration, self.utility_of, self.payment, self.wall
+        )
 
     def timeseries(self) -> Timeseries:
         """The DataCollector's records."""
         records = self.datacollector.model_vars
+        load = {
+            name: np.array(records[name], dtype=float)
+            for name in Timeseries.LOAD_FIELDS
+            if name in records
+        }
         return Timeseries(
             time=np.array(records["time"], dtype=float),
             users_arrived=np.array(records["users_arrived"], dtype=np.int64),
@@ -327,6 +364,7 @@ class MarketModel(mesa.Model):
             tokens_served=np.array(records["tokens_served"], dtype=float),
             revenue=np.array(records["revenue"], dtype=float),
             utility=np.array(records["utility"], dtype=float),
+            **load,
         )
 
 

@@ -9,7 +9,14 @@ so adding users, or a purpose, never changes the draws of another purpose:
 ``urgency``       uniforms mapped to urgencies :math:`r` by the quantile function of :math:`G`;
 ``state``         uniforms mapped to the true states :math:`\theta \sim \mu_0`;
 ``breakthrough``  one uniform :math:`u` per user; a policy's model turns it into the
-                  breakthrough time by solving :math:`P(\tau > t \mid \theta) = u`.
+                  breakthrough time by solving :math:`P(\tau > t \mid \theta) = u`;
+``choice``        one uniform per user, for a logit choice among the plans
+                  (:mod:`market.sim.behaviour`);
+``misperception`` one standard normal per user, the noise of the urgency users choose with;
+``learning``      the users of a learning platform's periods: period ``p`` draws from
+                  ``SeedSequence(seed, spawn_key=(i, p))`` (:mod:`market.sim.learning`);
+``revision``      which users revise their choice in round ``k`` of the fixed point of
+                  anticipated congestion (spawn key ``(i, k)``, :mod:`market.sim.anticipation`).
 
 The draws do not depend on the policy: every policy of a run faces the same users and the
 same uniforms (common random numbers). The simulation kernels
@@ -27,18 +34,28 @@ from numpy.typing import ArrayLike, NDArray
 __all__ = ["STREAMS", "Draws", "make_draws", "open_uniforms", "stream"]
 
 #: The purposes of the random streams, in the order of their spawn keys.
-STREAMS = ("arrivals", "urgency", "state", "breakthrough")
+STREAMS = (
+    "arrivals",
+    "urgency",
+    "state",
+    "breakthrough",
+    "choice",
+    "misperception",
+    "learning",
+    "revision",
+)
 
 #: Uniforms are drawn on the grid (k + 1/2) / 2**53, k = 0, ..., 2**53 - 1: strictly in (0, 1).
 _UNIFORM_BITS = 53
 
 
-def stream(seed: int, purpose: str) -> np.random.Generator:
-    """The generator of one purpose of :data:`STREAMS` under the root ``seed``."""
+def stream(seed: int, purpose: str, *task: int) -> np.random.Generator:
+    """The generator of one purpose of :data:`STREAMS` under the root ``seed``; ``task``
+    (e.g. a period) extends the spawn key, for independent streams of one purpose."""
     if purpose not in STREAMS:
         raise ValueError(f"purpose = {purpose!r}: expected one of {', '.join(STREAMS)}")
-    key = STREAMS.index(purpose)
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(key,)))
+    key = (STREAMS.index(purpose), *task)
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
 
 
 def open_uniforms(rng: np.random.Generator, size: int) -> NDArray:
@@ -63,6 +80,10 @@ class Draws:
         The true state :math:`\theta` of each user's task.
     uniform : ndarray of float
         :math:`u \in (0, 1)`, the breakthrough uniform.
+    noise : ndarray of float, optional
+        A standard normal per user: the misperception of its urgency, in units of its sd.
+    choice_uniform : ndarray of float, optional
+        A uniform in (0, 1) per user, for a logit choice.
     """
 
     seed: int | None
@@ -70,17 +91,23 @@ class Draws:
     urgency: NDArray
     state: NDArray
     uniform: NDArray
+    noise: NDArray | None = None
+    choice_uniform: NDArray | None = None
 
     def __post_init__(self) -> None:
         n = self.arrival.size
-        for name in ("urgency", "state", "uniform"):
+        for name in ("urgency", "state", "uniform", "noise", "choice_uniform"):
+            if getattr(self, name) is None:
+                continue
             size = getattr(self, name).size
             if size != n:
                 raise ValueError(f"{name} has {size} entries; expected {n} (one per user)")
         if n and (np.any(np.diff(self.arrival) < 0) or self.arrival[0] < 0):
             raise ValueError("arrival times must be >= 0 and non-decreasing")
-        if np.any((self.uniform <= 0) | (self.uniform >= 1)):
-            raise ValueError("breakthrough uniforms must lie strictly inside (0, 1)")
+        for name in ("uniform", "choice_uniform"):
+            u = getattr(self, name)
+            if u is not None and np.any((u <= 0) | (u >= 1)):
+                raise ValueError(f"{name}: expected uniforms strictly inside (0, 1)")
 
     @property
     def users(self) -> int:
@@ -88,15 +115,27 @@ class Draws:
 
     @classmethod
     def given(
-        cls, arrival: ArrayLike, urgency: ArrayLike, state: ArrayLike, uniform: ArrayLike
+        cls,
+        arrival: ArrayLike,
+        urgency: ArrayLike,
+        state: ArrayLike,
+        uniform: ArrayLike,
+        noise: ArrayLike | None = None,
+        choice_uniform: ArrayLike | None = None,
     ) -> Draws:
         """Hand-picked draws (for tests and worked examples)."""
+
+        def floats(x):
+            return None if x is None else np.asarray(x, dtype=float).ravel()
+
         return cls(
             seed=None,
-            arrival=np.asarray(arrival, dtype=float).ravel(),
-            urgency=np.asarray(urgency, dtype=float).ravel(),
+            arrival=floats(arrival),
+            urgency=floats(urgency),
             state=np.asarray(state, dtype=np.int64).ravel(),
-            uniform=np.asarray(uniform, dtype=float).ravel(),
+            uniform=floats(uniform),
+            noise=floats(noise),
+            choice_uniform=floats(choice_uniform),
         )
 
 
@@ -135,4 +174,6 @@ def make_draws(seed: int, users: int, arrival_rate: float, urgency, prior: Array
         urgency=r,
         state=state,
         uniform=open_uniforms(stream(seed, "breakthrough"), users),
+        noise=stream(seed, "misperception").standard_normal(users),
+        choice_uniform=open_uniforms(stream(seed, "choice"), users),
     )

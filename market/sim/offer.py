@@ -46,7 +46,8 @@ class Offer:
     breakthrough time :math:`\\tau/s` of each user under the deployed model at the speed
     :math:`s` of its plan, ``item_names`` the names of a finite menu's plans (empty for a
     schedule), ``token_rate`` :math:`\\chi`, ``speed`` and ``per_token`` each user's plan's
-    speed and price per token (1 and 0 for a user who buys nothing).
+    speed and price per token (1 and 0 for a user who buys nothing), ``menu`` the menu
+    offered (a schedule may be offered as its items, :mod:`market.sim.behaviour`).
     """
 
     draws: Draws
@@ -56,13 +57,21 @@ class Offer:
     token_rate: float
     speed: NDArray
     per_token: NDArray
+    menu: FiniteMenu | ScheduleMenu | None = None
 
     def outcomes(
-        self, learned: NDArray, time: NDArray, utility: NDArray, payment: NDArray
+        self,
+        learned: NDArray,
+        time: NDArray,
+        utility: NDArray,
+        payment: NDArray,
+        wall_time: NDArray | None = None,
     ) -> Outcomes:
-        """The per-user record of what an engine computed from this offer."""
+        """The per-user record of what an engine computed from this offer (``wall_time``:
+        None when every conversation ran at its plan's rate, so it is ``time``)."""
         draws, choice = self.draws, self.choice
         learned = np.asarray(learned, dtype=bool)
+        time = np.asarray(time, dtype=float)
         return Outcomes(
             arrival=draws.arrival,
             urgency=draws.urgency,
@@ -75,26 +84,29 @@ class Offer:
             per_token=self.per_token,
             learned=learned,
             learned_state=np.where(learned, draws.state, NOT_LEARNED),
-            time=np.asarray(time, dtype=float),
+            time=time,
             utility=np.asarray(utility, dtype=float),
             payment=np.asarray(payment, dtype=float),
             token_rate=self.token_rate,
             item_names=self.item_names,
+            wall_time=time if wall_time is None else np.asarray(wall_time, dtype=float),
         )
 
 
-def prepare(draws: Draws, menu: FiniteMenu | ScheduleMenu) -> Offer:
-    """Choices and breakthrough times of every user of ``draws`` facing ``menu``."""
+def prepare(draws: Draws, menu: FiniteMenu | ScheduleMenu, choice: Choice | None = None) -> Offer:
+    """Choices and breakthrough times of every user of ``draws`` facing ``menu``; ``choice``:
+    the users' choices if already made (:func:`market.sim.behaviour.choose`), else rational
+    choices on their urgencies."""
     model = menu.model
     n = draws.users
-    choice = menu.choose(draws.urgency)
+    choice = menu.choose(draws.urgency) if choice is None else choice
     speed = np.ones(n) if choice.speed is None else np.asarray(choice.speed, dtype=float)
     per_token = np.zeros(n) if choice.per_token is None else np.asarray(choice.per_token, float)
     tau = np.asarray(model.sample_time(draws.uniform, draws.state), dtype=float)
     if choice.speed is not None:
         tau = tau / speed  # the model's dynamics are proportional to its token rate
     names = tuple(p.name for p in menu.plans) if isinstance(menu, FiniteMenu) else ()
-    return Offer(draws, choice, tau, names, float(model.token_rate), speed, per_token)
+    return Offer(draws, choice, tau, names, float(model.token_rate), speed, per_token, menu)
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,15 +132,19 @@ class Outcomes:
     learned_state : ndarray of int
         The state learned, :data:`NOT_LEARNED` if none.
     time : ndarray of float
-        Conversation time :math:`\min(\tau, T)` (0 if nothing bought).
+        Conversation time at the plan's rate :math:`\min(\tau/s, T)` (0 if nothing
+        bought): the wall-clock time it takes without congestion.
     utility : ndarray of float
-        :math:`e^{-r\tau}` if learned, else 0.
+        :math:`e^{-rw}` if learned (:math:`w` the wall-clock time), else 0.
     payment : ndarray of float
         What the user paid: the price, plus ``per_token * tokens``.
     token_rate : float
         :math:`\chi`; ``tokens = token_rate * speed * time``.
     item_names : tuple of str
         Names of a finite menu's plans, indexed by ``plan``.
+    wall_time : ndarray of float
+        Clock time from the start of the conversation to its end: ``time`` without
+        congestion, longer when the capacity is shared (:mod:`market.sim.capacity`).
     """
 
     arrival: NDArray
@@ -147,6 +163,7 @@ class Outcomes:
     payment: NDArray
     token_rate: float
     item_names: tuple[str, ...] = ()
+    wall_time: NDArray | None = None
 
     @property
     def users(self) -> int:
@@ -169,7 +186,12 @@ class Outcomes:
     @property
     def end(self) -> NDArray:
         """Clock time at which each user leaves."""
-        return self.arrival + self.time
+        return self.arrival + (self.time if self.wall_time is None else self.wall_time)
+
+    @property
+    def model_time(self) -> NDArray:
+        r"""The model's own time used, :math:`s \times` ``time`` = :math:`\min(\tau, sT)`."""
+        return self.speed * self.time
 
 
 @dataclass(frozen=True, eq=False)
@@ -180,6 +202,9 @@ class Timeseries:
     ``utility`` are cumulative (prices at purchase, per-token charges at the end of the
     conversation, utilities at the breakthrough);
     ``tokens_served`` counts the tokens of finished and of open conversations.
+    With a finite capacity, ``utilisation`` is the share of the capacity used over the
+    interval before each sample and ``slowdown`` the mean wall-clock time over uncongested
+    time of the conversations that ended in it (NaN where none did); both are None without.
     """
 
     time: NDArray
@@ -188,6 +213,8 @@ class Timeseries:
     tokens_served: NDArray
     revenue: NDArray
     utility: NDArray
+    utilisation: NDArray | None = None
+    slowdown: NDArray | None = None
 
     FIELDS = (
         "time",
@@ -198,5 +225,9 @@ class Timeseries:
         "utility",
     )
 
+    LOAD_FIELDS = ("utilisation", "slowdown")
+
     def as_dict(self) -> dict[str, NDArray]:
-        return {name: getattr(self, name) for name in self.FIELDS}
+        """The columns: :data:`FIELDS`, and the load fields with a finite capacity."""
+        names = self.FIELDS + tuple(f for f in self.LOAD_FIELDS if getattr(self, f) is not None)
+        return {name: getattr(self, name) for name in names}

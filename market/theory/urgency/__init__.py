@@ -38,6 +38,7 @@ from market.theory.urgency.truncnorm import TruncNormal
 __all__ = [
     "Beta",
     "make_urgency",
+    "scaled_urgency",
     "Mixture",
     "SeedLike",
     "TruncNormal",
@@ -71,3 +72,26 @@ def make_urgency(description: dict) -> UrgencyDistribution:
         return _KINDS[kind](**spec)
     except TypeError as exc:
         raise UrgencyError(f"{kind}: {exc}") from None
+
+
+#: The parameters of a :meth:`~UrgencyDistribution.describe` record that scale with r.
+_SCALED = ("low", "high", "mean", "sd")
+
+
+def scaled_urgency(urgency: UrgencyDistribution, factor: float) -> UrgencyDistribution:
+    r"""The law of :math:`\sigma r` for :math:`r \sim G` and ``factor`` :math:`\sigma > 0`.
+
+    With a constant slowdown :math:`\sigma` every conversation takes :math:`\sigma` times
+    longer, and type :math:`r` values a plan as type :math:`\sigma r` does at full speed:
+    :math:`E[e^{-r\sigma\tau}\mathbf 1\{\tau \le T\}] = U(T \mid \sigma r)`.
+    """
+    if not (factor > 0 and factor < float("inf")):
+        raise UrgencyError(f"factor = {factor!r}: expected a finite number > 0")
+
+    def scale(record: dict) -> dict:
+        out = {k: (v * factor if k in _SCALED else v) for k, v in record.items()}
+        if "components" in out:
+            out["components"] = [scale(c) for c in out["components"]]
+        return out
+
+    return make_urgency(scale(urgency.describe()))
