@@ -218,8 +218,10 @@ def simulate(
     tick = _ticker(progress, "simulating", users * len(solution.policies))
     runs = simulate_policies(
         solution.policies, draws, engine, interval, lambda name, k: tick(k, name),
-        dynamics_of(scenario),
+        dynamics_of(scenario), _repricer(scenario), market,
     )  # fmt: skip
+    if scenario.platform.anticipate_congestion:
+        solution = _repriced(scenario, solution, runs)
     return Run(
         scenario=scenario,
         solution=solution,
@@ -246,6 +248,44 @@ def dynamics_of(scenario: Scenario):
         congestion = Congestion(market.capacity, market.discipline)
     behaviour = Behaviour(users.choice, users.temperature, users.misperception_sd)
     return Dynamics(behaviour, congestion, market.anticipate)
+
+
+def _repricer(scenario: Scenario):
+    """``reprice(policy)(market)`` for a platform that prices for congestion, else None."""
+    if not scenario.platform.anticipate_congestion:
+        return None
+    specs = {s["name"]: s for s in select_specs(scenario, None)}
+
+    def reprice(policy):
+        spec = specs[policy.name]
+        values = {k: v for k, v in spec.items() if k not in ("kind", "name")}
+        return lambda market: solve_policy(market, policy.kind, policy.name, values)
+
+    return reprice
+
+
+def _repriced(scenario: Scenario, solution: Solution, runs) -> Solution:
+    """The solution of the policies priced for congestion, each checked in its own market
+    (the law of sigma r for its slowdown sigma)."""
+    from market.sim.platform import scaled_market
+
+    market = build_market(scenario)
+    for run in runs:
+        priced = scaled_market(market, run.pricing.slowdown)
+        best = solve_policy(priced, "optimal_token_menu", "optimal token menu", {}).revenue
+        first = first_best_welfare(priced.model, priced.urgency)
+        found = problems([run.policy], first, best)
+        if found:
+            what = "; ".join(w for _, items in found for w in items)
+            raise ScenarioError(
+                f"{scenario.source}: platform.anticipate_congestion: policy "
+                f"{run.policy.name!r} priced for slowdown {run.pricing.slowdown:.4g}: {what}"
+            )
+    return Solution(
+        solution.scenario, solution.first_best_welfare, tuple(r.policy for r in runs),
+        solution.unavailable, solution.switch_times, solution.stationary_rate,
+        solution.expected_time,
+    )  # fmt: skip
 
 
 def compare(

@@ -81,6 +81,8 @@ def _dynamics_record(item) -> dict:
         }
     if item.settlement is not None:
         out["anticipation"] = item.settlement.to_dict()
+    if item.pricing is not None:
+        out["congestion_pricing"] = item.pricing.to_dict()
     return out
 
 

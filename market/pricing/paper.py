@@ -40,7 +40,7 @@ def solve_optimal(market: Market, name: str = "optimal token menu") -> SolvedPol
         notes += "; pooled types: " + ", ".join(
             f"[{a:.6g}, {b:.6g}] on token cap {c:.6g}" for a, b, c in pooled
         )
-    menu = ScheduleMenu(market.model, opt.cap, opt.price, opt.items)
+    menu = ScheduleMenu(market.model, opt.cap, opt.price, opt.items, (market.low, market.high))
     return SolvedPolicy(
         name, "optimal_token_menu", opt.revenue, opt.user_surplus, opt.welfare, 1.0,
         opt.tokens_per_user, menu, rows, {}, notes, pooled,

@@ -161,25 +161,46 @@ class ScheduleMenu:
     is the one meant for its own type: ``choose`` returns it. Types with a
     cap of 0 buy nothing. ``cap_of`` and ``price_of`` map types to the time cap and price;
     ``items_of``, if given, returns ``(cap, price, utility)`` of own items in one pass.
+    ``support`` is the interval of types the schedule has items for (a user who believes
+    its type lies outside takes the item of the nearest end, if it is worth its price).
     """
 
     model: ConversationModel
     cap_of: Callable[[NDArray], NDArray]
     price_of: Callable[[NDArray], NDArray]
     items_of: Callable[[NDArray], tuple[NDArray, NDArray, NDArray]] | None = None
+    support: tuple[float, float] | None = None
 
     def choose(self, r: ArrayLike) -> Choice:
+        """The item meant for each type; a type outside ``support`` takes the item of the
+        nearest end if its utility minus price is not negative (ties count as buying), else
+        nothing."""
         r = np.atleast_1d(np.asarray(r, dtype=float))
+        if self.support is not None:
+            report = np.clip(r, *self.support)
+            outside = report != r
+            if np.any(outside):
+                return self._beyond(r, report, outside)
         if self.items_of is not None:
             cap, price, util = (np.asarray(a, dtype=float) for a in self.items_of(r))
         else:
             cap = np.asarray(self.cap_of(r), dtype=float)
             price = np.asarray(self.price_of(r), dtype=float)
             util = self.model.laplace(r, cap)
-        buys = cap > 0
+        return self._choice(r, cap, price, util, cap > 0)
+
+    def _beyond(self, r: NDArray, report: NDArray, outside: NDArray) -> Choice:
+        inside = self.choose(report)  # the items of the clipped reports (all in support)
+        util = np.where(outside, self.model.laplace(r, inside.cap), inside.expected_utility)
+        worth = util - inside.price >= -TIE_TOLERANCE
+        buys = inside.buys & (~outside | worth)
+        return self._choice(report, inside.cap, inside.price, util, buys)
+
+    @staticmethod
+    def _choice(report, cap, price, util, buys) -> Choice:
         return Choice(
             plan=np.where(buys, -2, -1),
-            report=r.copy(),
+            report=report.copy(),
             cap=np.where(buys, cap, 0.0),
             price=np.where(buys, price, 0.0),
             expected_utility=np.where(buys, util, 0.0),

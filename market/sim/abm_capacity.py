@@ -42,6 +42,7 @@ class CongestedPlatform(PlatformAgent):
         self.level = priority_levels(offer, congestion.discipline).tolist()
         self.open_users: dict[int, object] = {}
         self._generation = 0
+        self._armed = math.inf  # the time the live timer rings at
         self._wake = simpy.Event(model.env)
         self.process = model.env.process(self.serve())
 
@@ -49,14 +50,15 @@ class CongestedPlatform(PlatformAgent):
         """Open the user's conversation on the server; it waits on ``user.done``."""
         model, i = self.model, user.index
         env = model.env
-        self.catch_up(env.now)
-        user.started = env.now
+        now = model.arrival[i]  # the drawn time (the clock may differ from it by an ulp)
+        self.catch_up(now)
+        user.started = now
         model.conversations_open += 1
         user.learns = model.breakthrough[i] <= model.cap[i]
         user.done = simpy.Event(env)
         user.done.callbacks.append(model._on_end)
         self.open_users[i] = user
-        self.server.advance(env.now)
+        self.server.advance(now)
         self.server.admit(i, self.work[i], self.rate[i], self.level[i])
         self._arm()
 
@@ -75,6 +77,7 @@ class CongestedPlatform(PlatformAgent):
             generation = yield self._wake
             self._wake = simpy.Event(self.model.env)
             if generation == self._generation:  # not already ended by an arrival's catch-up
+                self._armed = math.inf  # this timer has rung
                 self._end_next()
                 self._arm()
 
@@ -85,9 +88,13 @@ class CongestedPlatform(PlatformAgent):
         user.done.succeed(user)
 
     def _arm(self) -> None:
-        """Wake the process when the next conversation is due (earlier timers go stale)."""
-        self._generation += 1
+        """Wake the process when the next conversation is due (earlier timers go stale; the
+        armed timer is kept if the next conversation is still due at its time)."""
         t = self.server.next_finish()
+        if t == self._armed:
+            return
+        self._armed = t
+        self._generation += 1
         if t < math.inf:
             env = self.model.env
             timer = Timeout(env, max(t - env.now, 0.0), self._generation)

@@ -22,8 +22,8 @@ breakthrough come :math:`\sigma` times later, so the plan is worth what it is wo
 A type-indexed schedule (the optimal menu) is a continuum of items. A rational user who
 expects no slowdown takes the item meant for the type it believes it has, exactly. To weigh
 items one by one (logit, or slowdowns that differ by item) the schedule is offered as its
-:data:`SCHEDULE_ITEMS` items meant for the types at the mid-quantiles of the population's
-urgencies (:func:`schedule_items`).
+:data:`SCHEDULE_ITEMS` items meant for evenly spaced types of its support
+(:func:`schedule_items`).
 """
 
 from __future__ import annotations
@@ -75,9 +75,16 @@ class Behaviour:
 
 
 def schedule_items(menu: ScheduleMenu, urgency: NDArray, count: int = SCHEDULE_ITEMS):
-    """A schedule as a finite menu: the items meant for the types at the mid-quantiles
-    ``(k + 1/2)/count`` of ``urgency``, and those types (items with a cap of 0 are not sold)."""
-    reports = np.unique(np.quantile(urgency, (np.arange(count) + 0.5) / count))
+    """A schedule as a finite menu: the items meant for ``count`` types, and those types
+    (items with a cap of 0 are not sold). The types are the midpoints of ``count`` equal
+    parts of the schedule's support, or (without one) the mid-quantiles
+    ``(k + 1/2)/count`` of ``urgency``."""
+    mid = (np.arange(count) + 0.5) / count
+    if menu.support is not None:
+        low, high = menu.support
+        reports = low + (high - low) * mid
+    else:
+        reports = np.unique(np.quantile(urgency, mid))
     caps = np.asarray(menu.cap_of(reports), dtype=float)
     prices = np.asarray(menu.price_of(reports), dtype=float)
     keep = caps > 0

@@ -142,21 +142,37 @@ class Server:
     def _allocate(self) -> None:
         """The fractions of every busy class (water-filling level by level), the rate served
         and the next conversation to end."""
-        left = self.capacity
+        left, total = self.capacity, 0.0
         busy = self._busy
-        i, total = 0, 0.0
-        while i < len(busy):
-            j = i
-            while j < len(busy) and busy[j].level == busy[i].level:
+        count = len(busy)
+        i = 0
+        while i < count:
+            c = busy[i]
+            j = i + 1
+            while j < count and busy[j].level == c.level:
                 j += 1
-            left, used = _fill(busy, i, j, left)
-            total += used
+            if left <= 0.0:  # the levels above took everything
+                for k in range(i, j):
+                    busy[k].share = 0.0
+            elif j == i + 1:  # one rate at this level: no water level to find
+                want = len(c.heap) * c.rate
+                if want <= left:
+                    c.share = 1.0
+                    left -= want
+                    total += want
+                else:
+                    c.share = left / want
+                    total += left
+                    left = 0.0
+            else:
+                left, used = _fill(busy, i, j, left)
+                total += used
             i = j
         self.rate = total
-        best, due = math.inf, None
+        best, due, now = math.inf, None, self.now
         for c in busy:
-            if c.share > 0:
-                t = self.now + max(c.heap[0][0] - c.clock, 0.0) / c.share
+            if c.share > 0.0:
+                t = now + max(c.heap[0][0] - c.clock, 0.0) / c.share
                 if t < best:
                     best, due = t, c
         self._next = (best, due)

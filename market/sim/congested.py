@@ -174,8 +174,8 @@ class _Jobs:
 
     def start(self, i: int, server: Server, rec: Recorder) -> None:
         """User ``i`` arrives: it buys and opens its conversation, or leaves."""
-        server.advance(self.arrival[i])
         if self.buys[i]:
+            server.advance(self.arrival[i])
             self.payment[i] = self.price[i]
             rec.revenue += self.price[i]
             server.admit(i, self.work[i], self.rate[i], self.level[i])

@@ -22,6 +22,7 @@ from market.sim.behaviour import Behaviour, choose
 from market.sim.congested import Congestion, simulate_congested
 from market.sim.draws import Draws
 from market.sim.offer import Offer, Outcomes, Timeseries, prepare
+from market.sim.platform import price_for_congestion
 from market.sim.stats import Realized, summarize
 from market.sim.vectorized import outcomes_of, timeseries_of
 
@@ -71,6 +72,7 @@ class PolicyRun:
     timeseries: Timeseries
     realized: Realized
     settlement: Settlement | None = None
+    pricing: object = None
 
 
 def sample_interval(users: int, arrival_rate: float, samples: int = SAMPLES) -> float:
@@ -144,19 +146,33 @@ def simulate_policies(
     interval: float,
     progress: Callable[[str, int], None] | None = None,
     dynamics: Dynamics | None = None,
+    reprice: Callable | None = None,
+    market=None,
 ) -> tuple[PolicyRun, ...]:
     """Simulate each solved policy (anything with ``name`` and ``menu``) on ``draws``.
 
-    ``progress(policy_name, users_done)`` is called as users are simulated.
+    ``progress(policy_name, users_done)`` is called as users are simulated. With
+    ``reprice``, the platform prices for congestion (:mod:`market.sim.platform`):
+    ``reprice(policy)(market)`` solves ``policy`` again for a ``market`` (the true one
+    being ``market``), and the policies returned are those priced at the fixed point.
     """
     dynamics = Dynamics() if dynamics is None else dynamics
     runs = []
     for policy in policies:
         step = None if progress is None else (lambda k, name=policy.name: progress(name, k))
-        offer, settlement = offer_of(draws, policy.menu, dynamics, interval)
+        pricing = None
+        if reprice is not None:
+            policy, offer, settlement, pricing = price_for_congestion(
+                market, reprice(policy), draws,
+                lambda menu: offer_of(draws, menu, dynamics, interval),
+                dynamics.congestion, interval,
+            )  # fmt: skip
+        else:
+            offer, settlement = offer_of(draws, policy.menu, dynamics, interval)
         menu = offer.menu if offer.menu is not None else policy.menu
         outcomes, series, tau = simulate_policy(
             draws, menu, engine, interval, step, dynamics.congestion, offer
         )
-        runs.append(PolicyRun(policy, outcomes, tau, series, summarize(outcomes), settlement))
+        realized = summarize(outcomes)
+        runs.append(PolicyRun(policy, outcomes, tau, series, realized, settlement, pricing))
     return tuple(runs)
