@@ -222,6 +222,9 @@ def simulate(
     )  # fmt: skip
     if scenario.platform.anticipate_congestion:
         solution = _repriced(scenario, solution, runs)
+    learning = None
+    if scenario.platform.learning is not None:
+        learning = learn(scenario, seed, progress)
     return Run(
         scenario=scenario,
         solution=solution,
@@ -232,6 +235,7 @@ def simulate(
         interval=interval,
         created=created,
         command_line=command_line or shlex.join(sys.argv),
+        learning=learning,
     )
 
 
@@ -324,5 +328,23 @@ def learn(scenario, seed: int | None = None, progress=None):
     tick = _ticker(progress, "learning", spec.periods)
     return _learn(
         market, spec.family, spec.periods, spec.users_per_period, spec.initial, seed,
-        progress=lambda period: tick(1, f"period {period}"),
+        choose=_period_choice(scenario), progress=lambda period: tick(1, f"period {period}"),
     )  # fmt: skip
+
+
+def _period_choice(scenario: Scenario):
+    """How the users of a learning platform's periods choose (``[users]``), or None for
+    rational users: ``choose(menu, urgencies, rng) -> Choice``."""
+    from market.sim.behaviour import Behaviour, choose
+    from market.sim.draws import open_uniforms
+
+    users = scenario.users
+    behaviour = Behaviour(users.choice, users.temperature, users.misperception_sd)
+    if behaviour.rational and behaviour.misperception == 0:
+        return None
+
+    def period_choice(menu, urgency, rng):
+        noise = rng.standard_normal(urgency.size)
+        return choose(menu, urgency, behaviour, noise, open_uniforms(rng, urgency.size))[1]
+
+    return period_choice

@@ -75,9 +75,7 @@ def _dynamics_record(item) -> dict:
             "mean_slowdown": _num(float(slow.mean())) if slow.size else None,
             "max_slowdown": _num(float(slow.max())) if slow.size else None,
             "max_open": int(series.conversations_open.max()),
-            "mean_wall_time": _num(float(o.wall_time[o.bought].mean()))
-            if o.bought.any()
-            else None,
+            "mean_wall_time": _num(float(o.wall_time[o.bought].mean())) if o.bought.any() else None,
         }
     if item.settlement is not None:
         out["anticipation"] = item.settlement.to_dict()
@@ -90,7 +88,9 @@ def _dynamics_record(item) -> dict:
 class Run:
     """Every policy of a scenario simulated on one population (common random numbers).
 
-    ``runs`` holds one :class:`market.sim.engine.PolicyRun` per simulated policy, in order.
+    ``runs`` holds one :class:`market.sim.engine.PolicyRun` per simulated policy, in order;
+    ``learning`` the periods of a learning platform (:class:`market.sim.learning.Learning`,
+    None unless the scenario has ``[platform] learning``).
     """
 
     scenario: Scenario
@@ -102,6 +102,7 @@ class Run:
     interval: float
     created: datetime
     command_line: str = ""
+    learning: object = None
 
     @property
     def policies(self) -> tuple:
@@ -220,6 +221,7 @@ class Run:
             ],
             "market": _market_record(self.scenario),
             "unavailable": [u.to_dict() for u in self.solution.unavailable],
+            **({} if self.learning is None else {"learning": self.learning.summary()}),
         }
 
     def save(

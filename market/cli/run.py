@@ -64,9 +64,88 @@ def command(args: argparse.Namespace) -> int:
     print(f"run: {run_dir}")
     print(f"scenario: {run.scenario.name}, {run.users_count} users, seed {run.seed}, "
           f"engine {run.engine}")  # fmt: skip
+    for line in market_lines(run):
+        print(line)
     print()
     print(run_table(run))
+    load = load_table(run)
+    if load:
+        print()
+        print(load)
     return 0
+
+
+def market_lines(run) -> list[str]:
+    """What the market has beyond the paper's, and what "expected" then means."""
+    record = run.summary_record()["market"]
+    lines = []
+    if record["capacity"] is not None:
+        lines.append(
+            f"capacity: {record['capacity']:.6g} tokens per unit of time, {record['discipline']}"
+            + (", users anticipate the slowdown" if record["anticipate"] else "")
+            + (", menus priced for it" if record["anticipate_congestion"] else "")
+        )
+    if record["choice"] != "rational" or record["misperception_sd"] > 0:
+        parts = [f"logit, temperature {record['temperature']:g}"] if record["temperature"] else []
+        if record["misperception_sd"] > 0:
+            parts.append(f"urgency seen with noise sd {record['misperception_sd']:g}")
+        lines.append("users: " + ", ".join(parts))
+    if lines:
+        lines.append(
+            "expected: the solver's numbers for rational users and no congestion"
+            + (" (priced-for slowdown applied)" if record["anticipate_congestion"] else "")
+            + "; realized: this market"
+        )
+    if run.learning is not None:
+        last = run.learning.records().iloc[-1]
+        lines.append(
+            f"learning platform: {len(run.learning.records())} periods, last relative regret "
+            f"{last['relative_regret']:.3g} (learning.parquet)"
+        )
+    return lines
+
+
+def load_table(run) -> str:
+    """Per policy under a finite capacity: utilisation, slowdowns, and the fixed points."""
+    rows = []
+    for record in run.summary_record()["policies"]:
+        load = record.get("load")
+        if load is None:
+            continue
+        fixed = record.get("anticipation")
+        priced = record.get("congestion_pricing")
+        rows.append(
+            [
+                record["name"],
+                _share(load["mean_utilisation"]),
+                _g(load["mean_slowdown"]),
+                _g(load["max_slowdown"]),
+                str(load["max_open"]),
+                "-" if fixed is None else _rounds(fixed),
+                "-" if priced is None else _rounds(priced),
+            ]
+        )
+    if not rows:
+        return ""
+    headers = ["policy", "utilisation", "mean slowdown", "max slowdown", "max open",
+               "users settle", "platform prices"]  # fmt: skip
+    note = (
+        "slowdown = wall-clock / uncongested conversation time; settle: rounds of the fixed "
+        "point (settled or not)"
+    )
+    return table(headers, rows, numeric_from=1) + "\n\n" + note
+
+
+def _share(x) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def _g(x) -> str:
+    return "-" if x is None else f"{x:.4g}"
+
+
+def _rounds(fixed: dict) -> str:
+    return f"{fixed['rounds']} ({'settled' if fixed['settled'] else 'NOT settled'})"
 
 
 def note_stale(paths) -> None:

@@ -5,7 +5,9 @@ policy), ``timeseries.parquet``, ``menus.parquet`` (each policy's menu at the re
 each type's expected utility, payment and tokens), ``plans.parquet`` (what each policy sells),
 ``stopping_law.parquet``,
 ``summary.json`` (realised means with standard errors beside the solver's expectations),
-``compare.json`` (the comparison table's rows), ``scenario.toml`` and ``metadata.json``. It
+``compare.json`` (the comparison table's rows), ``scenario.toml`` and ``metadata.json``; a
+scenario with a learning platform adds ``learning.parquet`` (one row per period: estimate,
+realized and expected revenue, regret) and ``learning_menus.parquet`` (each period's menu). It
 is written into a hidden temporary sibling and renamed into place (:class:`RunFolder`); JSON
 is written strictly (a NaN or an infinity is an error, never invalid JSON).
 """
@@ -92,9 +94,17 @@ def write_run(
         )
         (tmp / "scenario.toml").write_text(run.scenario.source_text, encoding="utf-8")
         write_json(tmp / "metadata.json", _metadata(run))
+        if run.learning is not None:
+            pq.write_table(_frame(run.learning.records()), tmp / "learning.parquet")
+            pq.write_table(_frame(run.learning.menus()), tmp / "learning_menus.parquet")
         if extra is not None:
             extra(tmp)
         return folder.commit()
+
+
+def _frame(frame) -> pa.Table:
+    """A pandas frame as an Arrow table, without its index."""
+    return pa.Table.from_pandas(frame, preserve_index=False)
 
 
 def _stopping_laws(policies) -> pa.Table:

@@ -17,6 +17,10 @@ paths written:
   times against the deployed model's density f(t) (not written when no model has one);
 - ``welfare.png`` (:func:`draw_welfare`, :func:`plot_welfare`): revenue, user surplus and loss
   as shares of first-best welfare;
+- ``load.png`` (:func:`draw_load`, :func:`plot_load`): utilisation of a finite capacity,
+  mean slowdown and conversations open over time (only for a run with a capacity);
+- ``learning.png`` (:func:`draw_learning`, :func:`plot_learning`): a learning platform's
+  estimates and regret by period (only for a run with ``[platform] learning``);
 - :func:`plot_run`: all of the above, in this order (:data:`FIGURE_FILES`).
 
 A missing or malformed run folder raises :class:`ValueError` with one line naming the path
@@ -39,6 +43,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "FIGURE_FILES",
     "RunData",
+    "draw_learning",
+    "draw_load",
     "draw_menus",
     "draw_revenue_bootstrap",
     "draw_stopping_law",
@@ -47,6 +53,8 @@ __all__ = [
     "draw_who_gains",
     "load_run",
     "plot_distributions",
+    "plot_learning",
+    "plot_load",
     "plot_menus",
     "plot_run",
     "plot_stopping_law",
@@ -70,6 +78,11 @@ _LAZY = {
     "plot_stopping_law": "market.plots.stopping",
     "draw_welfare": "market.plots.welfare",
     "plot_welfare": "market.plots.welfare",
+    "draw_load": "market.plots.load",
+    "plot_load": "market.plots.load",
+    "draw_learning": "market.plots.learning",
+    "draw_run_learning": "market.plots.learning",
+    "plot_learning": "market.plots.learning",
 }
 
 #: The figures of :func:`plot_run`, in order: file name and the function drawing it.
@@ -80,9 +93,12 @@ FIGURES = (
     ("menus.png", "draw_menus"),
     ("stopping_law.png", "draw_stopping_law"),
     ("welfare.png", "draw_welfare"),
+    ("load.png", "draw_load"),
+    ("learning.png", "draw_run_learning"),
 )
 #: The files :func:`plot_run` writes, in order (``stopping_law.png`` only when a deployed
-#: model has a density).
+#: model has a density, ``load.png`` only with a finite capacity, ``learning.png`` only with
+#: a learning platform).
 FIGURE_FILES = tuple(file for file, _ in FIGURES)
 
 
@@ -111,7 +127,6 @@ def plot_run(
     """
     from market.plots.run_data import load_run
     from market.plots.style import save_png
-
     run = load_run(run_dir)
     written = []
     for file, draw in FIGURES:

@@ -176,6 +176,15 @@ def _read(run_dir: Path) -> tuple[pd.DataFrame, Mapping | None]:
     return frame, truth
 
 
+def draw_run_learning(run) -> Figure | None:
+    """``learning.png`` of a run folder (a :class:`market.plots.run_data.RunData`), or None
+    when the run has no learning platform."""
+    if not (run.path / "learning.parquet").is_file():
+        return None
+    frame, truth = _read(run.path)
+    return draw_learning({f"{frame['family'].iloc[0]} fit": frame}, truth)
+
+
 def plot_learning(run_dir: str | os.PathLike) -> list[Path]:
     """Write ``learning.png`` into the run folder if it has ``learning.parquet``; returns the
     paths written (none otherwise)."""
