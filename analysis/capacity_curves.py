@@ -16,6 +16,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 import market as mk
 from market.plots.style import figure, policy_colors
@@ -67,7 +68,8 @@ def main() -> None:
                 ax.axhline(data["shared"][name][0, col + 2], color=colors[name], ls="--", lw=1)
             ax.set_xscale("log")
             ax.set_xticks(x, [f"{f:g}" for f in FACTORS])
-            ax.set_xlabel("capacity / uncapped demand (0.25 tokens per unit of time)")
+            ax.xaxis.set_minor_formatter(NullFormatter())
+            ax.set_xlabel("capacity / uncapped demand (0.25 tokens per time)")
             ax.set_ylabel(f"realized {what} per user")
             ax.set_title(f"{what.capitalize()} against capacity (users anticipate slowdowns)")
         axes[1].legend(fontsize="x-small", loc="lower right")

@@ -216,10 +216,15 @@ def simulate(
     draws = make_draws(seed, users, rate, market.urgency, scenario.prior)
     interval = sample_interval(users, rate)
     tick = _ticker(progress, "simulating", users * len(solution.policies))
-    runs = simulate_policies(
-        solution.policies, draws, engine, interval, lambda name, k: tick(k, name),
-        dynamics_of(scenario), _repricer(scenario), market,
-    )  # fmt: skip
+    try:
+        runs = simulate_policies(
+            solution.policies, draws, engine, interval, lambda name, k: tick(k, name),
+            dynamics_of(scenario), _repricer(scenario), market,
+        )  # fmt: skip
+    except ValueError as exc:
+        if str(exc).startswith(("market.", "users.", "platform.")):
+            raise ScenarioError(f"{scenario.source}: {exc}") from exc
+        raise
     if scenario.platform.anticipate_congestion:
         solution = _repriced(scenario, solution, runs)
     learning = None

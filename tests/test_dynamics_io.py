@@ -112,3 +112,11 @@ def test_bad_dynamics_exit_2_naming_the_field(tmp_path):
     assert "market.discipline = 'priority'" in out.stderr
     assert "users.temperature: missing" in out.stderr
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_a_capacity_too_small_to_ever_drain_is_refused(tmp_path):
+    spec = {**BASE, "market": {"users": 500, "capacity": 1e-9}}
+    with pytest.raises(mk.ScenarioError, match=r"market\.capacity = 1e-09: serving the"):
+        mk.simulate(spec, policies=["flat"], engine="vectorized")
+    with pytest.raises(mk.ScenarioError, match="expected a capacity of at least"):
+        mk.simulate(spec, policies=["flat"], engine="abm")

@@ -19,7 +19,7 @@ from simpy.events import Timeout
 
 from market.sim.abm import PlatformAgent
 from market.sim.capacity import Server
-from market.sim.congested import Congestion, priority_levels
+from market.sim.congested import Congestion, check_horizon, priority_levels
 
 __all__ = ["CongestedPlatform"]
 
@@ -36,6 +36,7 @@ class CongestedPlatform(PlatformAgent):
     def __init__(self, model, menu, congestion: Congestion) -> None:
         super().__init__(model, menu)
         offer = model.offer
+        check_horizon(offer, congestion, model.interval)
         self.server = Server(congestion.capacity)
         self.work = [min(b, c) for b, c in zip(model.breakthrough, model.cap, strict=True)]
         self.rate = [self.token_rate * s for s in model.speed]

@@ -25,7 +25,19 @@ from market.pricing.plans import charge
 from market.sim.capacity import DISCIPLINES, Server
 from market.sim.offer import Offer, Outcomes, Timeseries
 
-__all__ = ["PRICE_BANDS", "Congestion", "Recorder", "priority_levels", "simulate_congested"]
+__all__ = [
+    "MAX_SAMPLES",
+    "PRICE_BANDS",
+    "Congestion",
+    "Recorder",
+    "check_horizon",
+    "priority_levels",
+    "simulate_congested",
+]
+
+#: Most records a congested time series may have: a capacity so small that the conversations
+#: outlast this many sampling intervals is refused before the run.
+MAX_SAMPLES = 100_000
 
 #: Under priority, a schedule's continuum of prices is served in this many bands (equal
 #: shares of the buyers), each band sharing its capacity: O(log n) per event needs few levels.
@@ -69,6 +81,24 @@ def priority_levels(offer: Offer, discipline: str) -> NDArray:
         return np.zeros(n)
     edges = np.quantile(paid, np.arange(1, PRICE_BANDS) / PRICE_BANDS)
     return np.where(buys, np.searchsorted(edges, price, side="right"), 0).astype(float)
+
+
+def check_horizon(offer: Offer, congestion: Congestion, interval: float) -> None:
+    """Refuse a capacity under which serving the buyers' tokens would take more than
+    :data:`MAX_SAMPLES` sampling intervals (the least time it takes: every token they need
+    over the capacity)."""
+    choice = offer.choice
+    work = np.minimum(offer.breakthrough, choice.cap)[choice.buys]
+    tokens = offer.token_rate * float(np.sum(offer.speed[choice.buys] * work))
+    horizon = max(float(offer.draws.arrival[-1]) if offer.draws.users else 0.0, 0.0)
+    horizon = max(horizon, tokens / congestion.capacity)
+    if horizon > MAX_SAMPLES * interval:
+        raise ValueError(
+            f"market.capacity = {congestion.capacity:g}: serving the {tokens:.4g} tokens the "
+            f"buyers need takes at least {horizon:.4g} units of time, more than "
+            f"{MAX_SAMPLES:,} sampling intervals of {interval:g}; expected a capacity of at "
+            f"least {tokens / (MAX_SAMPLES * interval):.3g} tokens per unit of time"
+        )
 
 
 class Recorder:
@@ -126,6 +156,7 @@ def simulate_congested(
 ) -> tuple[Outcomes, Timeseries]:
     """Per-user outcomes (with ``wall_time``) and the time series of one policy's offer
     served with a finite capacity."""
+    check_horizon(offer, congestion, interval)
     jobs = _Jobs(offer, congestion)
     server, rec = Server(congestion.capacity), Recorder(interval, congestion.capacity)
     arrival, n = jobs.arrival, len(jobs.arrival)

@@ -170,9 +170,12 @@ def simulate_policies(
         else:
             offer, settlement = offer_of(draws, policy.menu, dynamics, interval)
         menu = offer.menu if offer.menu is not None else policy.menu
-        outcomes, series, tau = simulate_policy(
-            draws, menu, engine, interval, step, dynamics.congestion, offer
-        )
+        try:
+            outcomes, series, tau = simulate_policy(
+                draws, menu, engine, interval, step, dynamics.congestion, offer
+            )
+        except ValueError as exc:
+            raise ValueError(f"{exc} (policy {policy.name!r})") from exc
         realized = summarize(outcomes)
         runs.append(PolicyRun(policy, outcomes, tau, series, realized, settlement, pricing))
     return tuple(runs)
