@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from bisect import insort
+from bisect import bisect_left
 
 __all__ = ["DISCIPLINES", "Server"]
 
@@ -88,6 +88,7 @@ class Server:
         self.rate = 0.0
         self._classes: dict[tuple[float, float], _Class] = {}
         self._busy: list[_Class] = []  # classes with open conversations, in served order
+        self._upto = 0  # busy[:upto] may get capacity; the rest get none
         self._next: tuple[float, _Class | None] = (math.inf, None)
 
     # -- the clock ------------------------------------------------------------------------
@@ -95,7 +96,9 @@ class Server:
         """Run the virtual clocks to clock time ``t`` (>= ``now``) at the current fractions."""
         dt = t - self.now
         if dt > 0:
-            for c in self._busy:
+            busy = self._busy
+            for k in range(self._upto):  # the classes after them get nothing
+                c = busy[k]
                 c.clock += c.share * dt
             self.served += self.rate * dt
         self.now = t
@@ -113,7 +116,11 @@ class Server:
         if c is None:
             c = self._classes[key] = _Class(level, rate)
         if not c.heap:
-            insort(self._busy, c)
+            at = bisect_left(self._busy, c)
+            self._busy.insert(at, c)
+            c.share = 0.0
+            if at < self._upto:
+                self._upto += 1
         heapq.heappush(c.heap, (c.clock + work, user))
         self.open += 1
         self._allocate()
@@ -132,7 +139,10 @@ class Server:
         target, user = heapq.heappop(c.heap)
         c.clock = max(c.clock, target)  # exactly the work done, whatever the rounding
         if not c.heap:
-            self._busy.remove(c)
+            at = self._busy.index(c)
+            del self._busy[at]
+            if at < self._upto:
+                self._upto -= 1
             c.clock = 0.0
         self.open -= 1
         self._allocate()
@@ -144,17 +154,19 @@ class Server:
         and the next conversation to end."""
         left, total = self.capacity, 0.0
         busy = self._busy
-        count = len(busy)
+        count = upto = len(busy)
         i = 0
         while i < count:
             c = busy[i]
             j = i + 1
             while j < count and busy[j].level == c.level:
                 j += 1
-            if left <= 0.0:  # the levels above took everything
-                for k in range(i, j):
+            if left <= 0.0:  # the levels above took everything: nothing for the rest
+                for k in range(i, max(self._upto, i)):
                     busy[k].share = 0.0
-            elif j == i + 1:  # one rate at this level: no water level to find
+                upto = i
+                break
+            if j == i + 1:  # one rate at this level: no water level to find
                 want = len(c.heap) * c.rate
                 if want <= left:
                     c.share = 1.0
@@ -168,9 +180,11 @@ class Server:
                 left, used = _fill(busy, i, j, left)
                 total += used
             i = j
+        self._upto = upto
         self.rate = total
         best, due, now = math.inf, None, self.now
-        for c in busy:
+        for k in range(upto):
+            c = busy[k]
             if c.share > 0.0:
                 t = now + max(c.heap[0][0] - c.clock, 0.0) / c.share
                 if t < best:
