@@ -184,52 +184,36 @@ def simulate(
     solution: Solution | None = None,
     progress=None,
     command_line: str | None = None,
+    learning: bool = True,
 ):
     """Simulate the scenario's policies (or those named in ``policies``) on one population.
 
     ``users`` and ``seed`` default to the scenario's; ``engine`` is ``"vectorized"`` or
-    ``"abm"`` (the agent-based market); ``solution`` reuses policies already solved.
-    Returns a :class:`market.run.Run`.
+    ``"abm"`` (the agent-based market); ``solution`` reuses policies already solved. A
+    scenario with ``[platform] learning`` also runs the learning platform (:func:`learn`)
+    unless ``learning`` is False. Returns a :class:`market.run.Run`.
     """
     from market.run import Run  # lazy: the run's tables need pyarrow
     from market.sim.draws import make_draws
-    from market.sim.engine import sample_interval, simulate_policies
+    from market.sim.engine import sample_interval
 
     scenario = scenario_of(scenario)
     users = scenario.market.users if users is None else users
     seed = scenario.seed if seed is None else seed
     count = len(select_specs(scenario, policies)) if solution is None else len(solution.policies)
     check_run(users, seed, engine, count)  # before any work
-    if solution is None:
-        solution = solve(scenario, policies, progress=progress)
-    elif policies is not None:
-        names = {s["name"] for s in select_specs(scenario, policies)}
-        solution = Solution(
-            solution.scenario, solution.first_best_welfare,
-            tuple(p for p in solution.policies if p.name in names),
-            tuple(u for u in solution.unavailable if u.name in names),
-            solution.switch_times, solution.stationary_rate, solution.expected_time,
-        )  # fmt: skip
+    solution = _selected(scenario, solution, policies, progress)
     created = datetime.now().astimezone()
     rate = scenario.market.arrival_rate
     market = build_market(scenario)
     draws = make_draws(seed, users, rate, market.urgency, scenario.prior)
     interval = sample_interval(users, rate)
-    tick = _ticker(progress, "simulating", users * len(solution.policies))
-    try:
-        runs = simulate_policies(
-            solution.policies, draws, engine, interval, lambda name, k: tick(k, name),
-            dynamics_of(scenario), _repricer(scenario), market,
-        )  # fmt: skip
-    except ValueError as exc:
-        if str(exc).startswith(("market.", "users.", "platform.")):
-            raise ScenarioError(f"{scenario.source}: {exc}") from exc
-        raise
+    runs = _simulated(scenario, solution, market, draws, engine, interval, progress)
     if scenario.platform.anticipate_congestion:
         solution = _repriced(scenario, solution, runs)
-    learning = None
-    if scenario.platform.learning is not None:
-        learning = learn(scenario, seed, progress)
+    learned = None
+    if learning and scenario.platform.learning is not None:
+        learned = learn(scenario, seed, progress)
     return Run(
         scenario=scenario,
         solution=solution,
@@ -240,8 +224,39 @@ def simulate(
         interval=interval,
         created=created,
         command_line=command_line or shlex.join(sys.argv),
-        learning=learning,
+        learning=learned,
     )
+
+
+def _selected(scenario: Scenario, solution, policies, progress) -> Solution:
+    """The solution of the policies named (solved now if ``solution`` is None)."""
+    if solution is None:
+        return solve(scenario, policies, progress=progress)
+    if policies is None:
+        return solution
+    names = {s["name"] for s in select_specs(scenario, policies)}
+    return Solution(
+        solution.scenario, solution.first_best_welfare,
+        tuple(p for p in solution.policies if p.name in names),
+        tuple(u for u in solution.unavailable if u.name in names),
+        solution.switch_times, solution.stationary_rate, solution.expected_time,
+    )  # fmt: skip
+
+
+def _simulated(scenario, solution, market, draws, engine, interval, progress):
+    """Every policy simulated on ``draws``; errors of the market's settings name the file."""
+    from market.sim.engine import simulate_policies
+
+    tick = _ticker(progress, "simulating", draws.users * len(solution.policies))
+    try:
+        return simulate_policies(
+            solution.policies, draws, engine, interval, lambda name, k: tick(k, name),
+            dynamics_of(scenario), _repricer(scenario), market,
+        )  # fmt: skip
+    except ValueError as exc:
+        if str(exc).startswith(("market.", "users.", "platform.")):
+            raise ScenarioError(f"{scenario.source}: {exc}") from exc
+        raise
 
 
 def dynamics_of(scenario: Scenario):
@@ -306,7 +321,7 @@ def compare(
 ):
     """The comparison table: every policy solved and simulated on one population, sorted by
     expected revenue (a :class:`pandas.DataFrame`)."""
-    return simulate(scenario, users, seed, engine, policies).comparison()
+    return simulate(scenario, users, seed, engine, policies, learning=False).comparison()
 
 
 @one_blas_thread

@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def command(args: argparse.Namespace) -> int:
     """Solve and simulate every policy; write a run folder and print a table by revenue."""
     with progress_for(args) as progress:
-        run = simulated(args, progress)
+        run = simulated(args, progress, learning=False)
         plotting = plotting_progress(progress) if args.plot else None
         run_dir = run.save(args.out, figures=args.plot, progress=plotting, stale=note_stale)
     fb = run.solution.first_best_welfare

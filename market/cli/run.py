@@ -29,8 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_population_arguments(parser, engine="abm")
 
 
-def simulated(args: argparse.Namespace, progress=None):
-    """Check the options, load the scenario, solve and simulate: a :class:`market.Run`."""
+def simulated(args: argparse.Namespace, progress=None, learning: bool = True):
+    """Check the options, load the scenario, solve and simulate: a :class:`market.Run`
+    (with the learning platform of the scenario unless ``learning`` is False)."""
     from market.api import ENGINES, check_run, select_specs, simulate
     from market.cli.errors import UsageError
     from market.scenario import load_scenario
@@ -48,7 +49,7 @@ def simulated(args: argparse.Namespace, progress=None):
     command_line = shlex.join(getattr(args, "argv", None) or ["market", *args.command_argv])
     return simulate(
         scenario, users, seed, args.engine, args.policy, progress=progress,
-        command_line=command_line,
+        command_line=command_line, learning=learning,
     )  # fmt: skip
 
 
