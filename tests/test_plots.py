@@ -31,6 +31,8 @@ FIGURES = [
     "stopping_law.png",
     "welfare.png",
 ]
+#: Drawn only for a run with a finite capacity / a learning platform (not this run).
+CONDITIONAL = ["load.png", "learning.png"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: A figure with axes, labels and data is larger than this; an empty canvas is not.
 MIN_PNG_BYTES = 10_000
@@ -122,7 +124,7 @@ def test_summary_has_first_best_welfare(run_dir):
 # -- the figures -----------------------------------------------------------------------------
 def test_plot_run_writes_valid_pngs(run_dir, figures):
     assert figures == [run_dir / name for name in FIGURES]
-    assert list(plots.FIGURE_FILES) == FIGURES
+    assert list(plots.FIGURE_FILES) == FIGURES + CONDITIONAL
     written = sorted(p.name for p in run_dir.iterdir() if p.suffix == ".png")
     assert written == sorted(FIGURES)
     assert not [p for p in run_dir.iterdir() if p.name.startswith(".")]  # no temporary files
