@@ -23,6 +23,10 @@ paths written:
   estimates and regret by period (only for a run with ``[platform] learning``);
 - :func:`plot_run`: all of the above, in this order (:data:`FIGURE_FILES`).
 
+A sweep folder written by ``market sweep`` (:func:`is_sweep_folder`) has its own figures,
+:mod:`market.plots.sweep` (``sweep_axes.png``, ``sweep_heatmap.png``: :func:`plot_sweep`);
+:func:`plot_run` draws them for such a folder.
+
 A missing or malformed run folder raises :class:`ValueError` with one line naming the path
 and what is missing. ``market plot RUN_DIR`` is :mod:`market.cli.plot`.
 
@@ -42,22 +46,28 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "FIGURE_FILES",
+    "SWEEP_FIGURE_FILES",
     "RunData",
     "draw_learning",
     "draw_load",
     "draw_menus",
     "draw_revenue_bootstrap",
     "draw_stopping_law",
+    "draw_sweep_axes",
+    "draw_sweep_heatmap",
     "draw_user_outcomes",
     "draw_welfare",
     "draw_who_gains",
+    "is_sweep_folder",
     "load_run",
+    "load_sweep_run",
     "plot_distributions",
     "plot_learning",
     "plot_load",
     "plot_menus",
     "plot_run",
     "plot_stopping_law",
+    "plot_sweep",
     "plot_welfare",
     "plot_who_gains",
 ]
@@ -83,6 +93,12 @@ _LAZY = {
     "draw_learning": "market.plots.learning",
     "draw_run_learning": "market.plots.learning",
     "plot_learning": "market.plots.learning",
+    "is_sweep_folder": "market.plots.sweep_data",
+    "load_sweep_run": "market.plots.sweep_data",
+    "SWEEP_FIGURE_FILES": "market.plots.sweep",
+    "draw_sweep_axes": "market.plots.sweep",
+    "draw_sweep_heatmap": "market.plots.sweep",
+    "plot_sweep": "market.plots.sweep",
 }
 
 #: The figures of :func:`plot_run`, in order: file name and the function drawing it.
@@ -125,8 +141,14 @@ def plot_run(
     ValueError
         One line naming the path, when the run folder is missing or malformed.
     """
-    from market.plots.run_data import load_run
+    from market.plots.run_data import RunData, load_run
     from market.plots.style import save_png
+    from market.plots.sweep_data import is_sweep_folder
+
+    if not isinstance(run_dir, RunData) and is_sweep_folder(run_dir):
+        from market.plots.sweep import plot_sweep
+
+        return plot_sweep(run_dir, progress=progress)
     run = load_run(run_dir)
     written = []
     for file, draw in FIGURES:

@@ -69,6 +69,8 @@ def _set(node: Any, path: Path, value: Any, done: Path) -> Any:
     head, rest = path[0], path[1:]
     where = field_text(done) or "the scenario"
     if isinstance(head, int):
+        if node is None:
+            raise FieldError(f"{where} is missing (no list to index)")
         if not isinstance(node, list):
             raise FieldError(f"{where} is {_kind(node)}, not a list")
         if head >= len(node):
