@@ -40,6 +40,9 @@ _EXPORTS = {
     "Run": "market.run",
     "learn": "market.api",
     "Learning": "market.sim.learning",
+    "LiveMarket": "market.sim.live",
+    "default_policies": "market.pricing",
+    "sweep": "market.sweep",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])

@@ -33,6 +33,8 @@ COMMANDS = {
         "solve and simulate every policy on one population; a table by revenue",
     ),
     "plot": ("market.cli.plot", "write the figures of a run folder and print their paths"),
+    "dashboard": ("market.cli.dashboard", "explore a scenario in the browser (a Solara app)"),
+    "sweep": ("market.cli.sweep", "solve (and simulate) many scenarios, on Dask; a run folder"),
 }
 
 
