@@ -118,6 +118,7 @@ def solve(scenario, policies: Sequence[str] | None = None, progress=None) -> Sol
         switch_times=model.switch_times,
         stationary_rate=model.stationary_rate,
         expected_time=model.expected_time,
+        units=None if scenario.units is None else scenario.units.build(),
     )
 
 
@@ -239,7 +240,7 @@ def _selected(scenario: Scenario, solution, policies, progress) -> Solution:
         solution.scenario, solution.first_best_welfare,
         tuple(p for p in solution.policies if p.name in names),
         tuple(u for u in solution.unavailable if u.name in names),
-        solution.switch_times, solution.stationary_rate, solution.expected_time,
+        solution.switch_times, solution.stationary_rate, solution.expected_time, solution.units,
     )  # fmt: skip
 
 
@@ -308,7 +309,7 @@ def _repriced(scenario: Scenario, solution: Solution, runs) -> Solution:
     return Solution(
         solution.scenario, solution.first_best_welfare, tuple(r.policy for r in runs),
         solution.unavailable, solution.switch_times, solution.stationary_rate,
-        solution.expected_time,
+        solution.expected_time, solution.units,
     )  # fmt: skip
 
 

@@ -31,6 +31,12 @@ SUMMARY_COLUMNS = (
     "revenue",
     "revenue_se",
     "expected_revenue",
+    "cost",
+    "cost_se",
+    "expected_cost",
+    "profit",
+    "profit_se",
+    "expected_profit",
     "user_surplus",
     "user_surplus_se",
     "expected_user_surplus",
@@ -44,6 +50,22 @@ SUMMARY_COLUMNS = (
 
 def _num(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
+
+
+#: Fields of a comparison row that are money per user, and tokens per user.
+_MONEY = (
+    "expected_revenue", "revenue_per_user", "revenue_se", "expected_cost", "cost_per_user",
+    "expected_profit", "profit_per_user", "profit_se", "expected_user_surplus",
+    "user_surplus_per_user", "expected_welfare", "welfare_per_user",
+)  # fmt: skip
+_TOKENS = ("tokens_per_user", "expected_tokens_per_user")
+
+
+def _in_units(units, row: dict) -> dict:
+    """A comparison row's money in the currency and its tokens as real tokens."""
+    out = {k: units.money(row[k]) for k in _MONEY if row.get(k) is not None}
+    out.update({k: units.tokens(row[k]) for k in _TOKENS if row.get(k) is not None})
+    return out
 
 
 def _market_record(scenario: Scenario) -> dict:
@@ -140,6 +162,12 @@ class Run:
                     "revenue": real.revenue.mean,
                     "revenue_se": real.revenue.se,
                     "expected_revenue": p.revenue,
+                    "cost": real.cost.mean,
+                    "cost_se": real.cost.se,
+                    "expected_cost": getattr(p, "token_cost", 0.0),
+                    "profit": real.profit.mean,
+                    "profit_se": real.profit.se,
+                    "expected_profit": getattr(p, "profit", p.revenue),
                     "user_surplus": real.user_surplus.mean,
                     "user_surplus_se": real.user_surplus.se,
                     "expected_user_surplus": p.user_surplus,
@@ -160,7 +188,8 @@ class Run:
         return pd.DataFrame(self.summary_rows(), columns=list(SUMMARY_COLUMNS))
 
     def compare_rows(self) -> list[dict]:
-        """The comparison table's rows (JSON-friendly), sorted by expected revenue."""
+        """The comparison table's rows (JSON-friendly), sorted by expected profit (revenue
+        net of the token cost; revenue without one)."""
         fb = self.solution.first_best_welfare
         rows = []
         for item, row in zip(self.runs, self.summary_rows(), strict=True):
@@ -170,9 +199,18 @@ class Run:
                     "name": row["policy"],
                     "kind": row["kind"],
                     "parameters": p.parameters,
+                    # The solver's expectations under the names `market solve --json` uses.
+                    "revenue": row["expected_revenue"],
+                    "cost": row["expected_cost"],
+                    "profit": row["expected_profit"],
                     "expected_revenue": row["expected_revenue"],
                     "revenue_per_user": row["revenue"],
                     "revenue_se": _num(row["revenue_se"]),
+                    "expected_cost": row["expected_cost"],
+                    "cost_per_user": row["cost"],
+                    "expected_profit": row["expected_profit"],
+                    "profit_per_user": row["profit"],
+                    "profit_se": _num(row["profit_se"]),
                     "expected_user_surplus": row["expected_user_surplus"],
                     "user_surplus_per_user": row["user_surplus"],
                     "expected_welfare": row["expected_welfare"],
@@ -184,7 +222,11 @@ class Run:
                     "expected_tokens_per_user": row["expected_tokens_per_user"],
                 }
             )
-        rows.sort(key=lambda row: -row["expected_revenue"])
+        units = self.solution.units
+        if units is not None:
+            for row in rows:
+                row["in_units"] = _in_units(units, row)
+        rows.sort(key=lambda row: -row["expected_profit"])  # = revenue without a token cost
         return rows
 
     def comparison(self):
@@ -194,7 +236,10 @@ class Run:
 
         rows = [{"policy": r.pop("name"), **r} for r in map(dict, self.compare_rows())]
         for row in rows:
+            for alias in ("revenue", "cost", "profit"):  # the frame keeps expected_* only
+                row.pop(alias)
             row.pop("parameters")
+            row.pop("in_units", None)
         return pd.DataFrame(rows)
 
     def summary_record(self) -> dict:
@@ -212,6 +257,8 @@ class Run:
                     "realized": r.realized.to_dict(),
                     "expected": {
                         "revenue": float(r.policy.revenue),
+                        "cost": float(getattr(r.policy, "token_cost", 0.0)),
+                        "profit": float(getattr(r.policy, "profit", r.policy.revenue)),
                         "user_surplus": float(r.policy.user_surplus),
                         "welfare": float(r.policy.welfare),
                     },
@@ -220,6 +267,7 @@ class Run:
                 for r in self.runs
             ],
             "market": _market_record(self.scenario),
+            **({} if self.solution.units is None else {"units": self.solution.units.describe()}),
             "unavailable": [u.to_dict() for u in self.solution.unavailable],
             **({} if self.learning is None else {"learning": self.learning.summary()}),
         }

@@ -67,12 +67,16 @@ def test_run_folder_is_complete(tmp_path, capsys):
         assert set(row) == {
             "policy", "kind", "users", "participation", "expected_participation",
             "revenue", "revenue_se", "expected_revenue",
+            "cost", "cost_se", "expected_cost", "profit", "profit_se", "expected_profit",
             "welfare", "welfare_se", "expected_welfare",
             "user_surplus", "user_surplus_se", "expected_user_surplus",
             "tokens_per_user", "expected_tokens_per_user",
         }  # fmt: skip
         assert row["users"] == int(USERS)
         np.testing.assert_allclose(row["welfare"], row["revenue"] + row["user_surplus"])
+        # No [costs] table: tokens cost nothing and profit is revenue.
+        assert row["cost"] == 0.0 and row["expected_cost"] == 0.0
+        assert row["profit"] == row["revenue"]
 
     users = pd.read_parquet(run_dir / "users.parquet")
     assert list(users.columns) == USERS_SCHEMA.names

@@ -1,5 +1,6 @@
 """``market compare SCENARIO [...] [--plot]``: every policy solved and simulated on one
-population, a table sorted by expected revenue (default engine: vectorized).
+population, a table sorted by expected profit (= revenue without a token cost; default
+engine: vectorized).
 
 The run folder is the one ``market run`` writes; ``--plot`` also writes the figures of
 ``market plot`` into it before it is put in place.
@@ -10,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from market.cli.format import num, table
+from market.cli.format import Shown, costly, num, table
 from market.cli.options import add_population_arguments
 from market.cli.plot import plotting_progress
 from market.cli.progress import progress_for
@@ -36,6 +37,8 @@ def command(args: argparse.Namespace) -> int:
     rows = run.compare_rows()
     if args.json:
         out = {"run_dir": str(run_dir), "first_best_welfare": fb, "policies": rows}
+        if run.solution.units is not None:
+            out["units"] = run.solution.units.describe()
         print(json.dumps(_json_safe({**out, **_unavailable(run)}), allow_nan=False))
         return 0
     print(f"run: {run_dir}")
@@ -70,26 +73,47 @@ def _parameters(parameters: dict) -> str:
 
 
 def compare_table(run) -> str:
-    """The comparison table, sorted by expected revenue, with each policy's parameters."""
-    head = ["policy", "kind", "revenue", "realized (± 1.96 se)", "user surplus", "welfare",
-            "of first best", "participation", "tokens/user", "parameters"]  # fmt: skip
+    """The comparison table, sorted by expected profit (revenue without a token cost), with
+    each policy's parameters; with a cost, the cost and profit columns; with ``[units]``,
+    money in the currency and tokens as real tokens."""
+    shown = Shown(run.solution.units)
+    with_cost = costly(run.solution.policies)
+    money = shown.label
+    head = ["policy", "kind", money("revenue"), "realized (± 1.96 se)"]
+    head += [money("cost"), money("profit"), "realized (± 1.96 se)"] if with_cost else []
+    head += [money("user surplus"), money("welfare"), "of first best", "participation",
+             "tokens/user", "parameters"]  # fmt: skip
     body = []
     for row in run.compare_rows():
-        se = row["revenue_se"]
-        half = f" ± {1.96 * se:.2g}" if se is not None else " (n/a)"
         share = row["share_of_first_best"]
-        body.append(
-            [
-                row["name"], row["kind"], f"{row['expected_revenue']:.6g}",
-                f"{row['revenue_per_user']:.6g}{half}", f"{row['expected_user_surplus']:.6g}",
-                f"{row['expected_welfare']:.6g}",
-                "n/a" if share is None else f"{100 * share:.1f}%",
-                f"{100 * row['participation']:.1f}%", f"{row['tokens_per_user']:.4g}",
-                _parameters(row["parameters"]),
-            ]
-        )  # fmt: skip
+        line = [row["name"], row["kind"], shown.money(row["expected_revenue"], 6),
+                _realized(shown, row["revenue_per_user"], row["revenue_se"])]  # fmt: skip
+        if with_cost:
+            line += [shown.money(row["expected_cost"], 6), shown.money(row["expected_profit"], 6),
+                     _realized(shown, row["profit_per_user"], row["profit_se"])]  # fmt: skip
+        line += [
+            shown.money(row["expected_user_surplus"], 6),
+            shown.money(row["expected_welfare"], 6),
+            "n/a" if share is None else f"{100 * share:.1f}%",
+            f"{100 * row['participation']:.1f}%",
+            shown.tokens(row["tokens_per_user"]),
+            _parameters(row["parameters"]),
+        ]
+        body.append(line)
     body += [[f"{u.name} ({u.kind}): not applicable: {u.reason}"] for u in run.solution.unavailable]
+    measures = "revenue, cost, profit" if with_cost else "revenue"
+    notes = [
+        f"{measures}, user surplus, welfare: expected per user (solver); realized: simulated "
+        "mean; participation and tokens/user: simulated",
+        *shown.note(),
+    ]
+    if shown.units is not None:
+        notes.append("parameters are in model units (as the scenario writes them)")
     return table(head, body, numeric_from=2, rule=True, left=(len(head) - 1,)) + (
-        "\n\nrevenue, user surplus, welfare: expected per user (solver); realized: simulated "
-        "mean; participation and tokens/user: simulated"
+        "\n\n" + "\n".join(notes)
     )
+
+
+def _realized(shown: Shown, mean: float, se: float | None) -> str:
+    half = f" ± {shown.money(1.96 * se, 2)}" if se is not None else " (n/a)"
+    return shown.money(mean, 6) + half

@@ -14,7 +14,7 @@ import json
 import shlex
 import sys
 
-from market.cli.format import table
+from market.cli.format import Shown, costly, table
 from market.cli.options import add_population_arguments, check_out, integer
 from market.cli.progress import progress_for
 
@@ -172,25 +172,32 @@ def _json_safe(data):
 
 
 def run_table(run) -> str:
-    """Per policy and measure: realised mean per user, its 95% interval, the expected value."""
-    headers = ["policy", "measure", "realized", "95% interval", "expected", "z"]
+    """Per policy and measure: realised mean per user, its 95% interval, the expected value;
+    cost and profit too when tokens cost something; money in ``[units]`` if any."""
+    shown = Shown(run.solution.units)
+    measures = MEASURES
+    if costly(run.solution.policies):
+        measures = (MEASURES[0], ("cost", "cost"), ("profit", "profit"), *MEASURES[1:])
+    headers = ["policy", "measure", shown.label("realized"), "95% interval",
+               shown.label("expected"), "z"]  # fmt: skip
     rows = []
     for item in run.runs:
-        for k, (label, field) in enumerate(MEASURES):
+        for k, (label, field) in enumerate(measures):
             est = getattr(item.realized, field)
-            expected = float(getattr(item.policy, field))
+            expected = float(getattr(item.policy, "token_cost" if field == "cost" else field))
             lo, hi = est.ci95
             known = est.se == est.se  # not NaN (one user: no standard error)
             rows.append(
                 [
                     item.policy.name if k == 0 else "",
                     label,
-                    f"{est.mean:.{DIGITS}g}",
-                    f"[{lo:.{DIGITS}g}, {hi:.{DIGITS}g}]" if known else "n/a",
-                    f"{expected:.{DIGITS}g}",
+                    shown.money(est.mean, DIGITS),
+                    f"[{shown.money(lo, DIGITS)}, {shown.money(hi, DIGITS)}]" if known else "n/a",
+                    shown.money(expected, DIGITS),
                     f"{(est.mean - expected) / est.se:+.2f}" if known and est.se > 0 else "-",
                 ]
             )
     rows += [[f"{u.name} ({u.kind}): not applicable: {u.reason}"] for u in run.solution.unavailable]
-    note = "z = (realized - expected) / standard error; intervals: realized ± 1.96 se"
-    return table(headers, rows, numeric_from=2) + "\n\n" + note
+    notes = ["z = (realized - expected) / standard error; intervals: realized ± 1.96 se",
+             *shown.note()]  # fmt: skip
+    return table(headers, rows, numeric_from=2) + "\n\n" + "\n".join(notes)

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 from market.pricing.solved import SolvedPolicy, Unavailable
+from market.pricing.units import Units
 
 __all__ = ["FRAME_COLUMNS", "Solution"]
 
@@ -39,6 +40,9 @@ class Solution:
     switch_times, stationary_rate, expected_time :
         The greedy model: when each new group of states joins, the breakthrough rate of the
         stationary phase, :math:`E[\\tau]`.
+    units : Units or None
+        The scenario's ``[units]``: :meth:`to_dict` adds each policy's numbers in them
+        (``"in_units"``) and :meth:`to_frame` converts with ``in_units=True``.
     """
 
     scenario: str
@@ -48,6 +52,7 @@ class Solution:
     switch_times: tuple[float, ...] = ()
     stationary_rate: float = math.nan
     expected_time: float = math.nan
+    units: Units | None = None
 
     @property
     def names(self) -> list[str]:
@@ -88,12 +93,24 @@ class Solution:
             for p in self.policies
         ]
 
-    def to_frame(self):
+    def to_frame(self, in_units: bool = False):
         """A :class:`pandas.DataFrame`, one row per solved policy (columns
-        :data:`FRAME_COLUMNS`); the policies that do not apply are in :attr:`unavailable`."""
+        :data:`FRAME_COLUMNS`); the policies that do not apply are in :attr:`unavailable`.
+
+        With ``in_units`` (and the scenario's ``[units]``), money is in the currency and tokens
+        are real tokens; ``frame.attrs["units"]`` says which.
+        """
         import pandas as pd  # lazy: pandas loads pyarrow, which `market solve` never needs
 
-        return pd.DataFrame(self.rows(), columns=list(FRAME_COLUMNS))
+        rows = self.rows()
+        if in_units:
+            if self.units is None:
+                raise ValueError("in_units = True: the scenario has no [units] table")
+            rows = [{**row, **self.units.convert(row)} for row in rows]
+        frame = pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
+        if in_units:
+            frame.attrs["units"] = self.units.describe()
+        return frame
 
     def to_dict(self) -> dict:
         """JSON-friendly, every number finite (unlimited token caps are ``null``)."""
@@ -105,9 +122,28 @@ class Solution:
                 "expected_time": float(self.expected_time),
             },
             "first_best_welfare": float(self.first_best_welfare),
-            "policies": [
-                {**p.to_dict(), "share_of_first_best": self.share_of_first_best(p)}
-                for p in self.policies
-            ],
+            "policies": [self._policy_record(p) for p in self.policies],
             "unavailable": [u.to_dict() for u in self.unavailable],
+            **({} if self.units is None else {"units": self.units.describe()}),
         }
+
+    def _policy_record(self, policy: SolvedPolicy) -> dict:
+        record = {**policy.to_dict(), "share_of_first_best": self.share_of_first_best(policy)}
+        if self.units is not None:
+            record["in_units"] = self._in_units(policy, record)
+        return record
+
+    def _in_units(self, policy: SolvedPolicy, record: dict) -> dict:
+        """The policy's money in the currency and its token caps in real tokens."""
+        units = self.units
+        plans = [
+            {
+                "plan": plan,
+                "urgency": None if urgency != urgency else urgency,
+                "token_cap": None if math.isinf(cap) else units.tokens(cap),
+                "price": units.money(price),
+                "per_token": units.per_token(per_token),
+            }
+            for plan, urgency, cap, price, per_token, _ in policy._plan_records()
+        ]
+        return {**units.convert(record), "plans": plans}

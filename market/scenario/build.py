@@ -43,7 +43,7 @@ def build_entropy(scenario: Scenario) -> Entropy:
     """:math:`H` of ``[information]``."""
     info = scenario.information
     try:
-        return make_entropy(info.entropy, len(info.prior), info.matrix)
+        return make_entropy(info.entropy, len(info.prior), info.matrix, info.alpha)
     except ValueError as exc:
         raise _named(scenario, "information", exc) from None
 
@@ -110,13 +110,20 @@ def check_scale(scenario: Scenario, entropy: Entropy, urgency) -> None:
 
 
 def build_market(scenario: Scenario) -> Market:
-    """The market policies are solved for: greedy model, urgency law, report grid."""
+    """The market policies are solved for: greedy model, urgency law, report grid, and the
+    valuation :math:`q(r)` and cost per token of ``[valuation]`` and ``[costs]``."""
     entropy = build_entropy(scenario)
     urgency = build_urgency(scenario)
     check_scale(scenario, entropy, urgency)
+    economics = {}  # Section 4's q(r) and Section 2.1's cost per token, when the file has them
+    if scenario.valuation is not None:
+        economics["valuation"] = scenario.valuation.build()
+    if scenario.costs.per_token > 0:
+        economics["cost"] = scenario.costs.per_token
     return Market(
         build_greedy(scenario, entropy),
         urgency,
         entropy=entropy,
         prior=scenario.prior,
+        **economics,
     )

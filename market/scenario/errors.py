@@ -177,6 +177,10 @@ def _path(loc: list) -> str:
     return out
 
 
+class Verbatim(str):
+    """A value already written as the file would write it (shown as is, not quoted)."""
+
+
 def show(value: Any) -> str:
     """A value as it would be written in TOML, shortened to :data:`MAX_SHOWN` characters."""
     text = _toml(value)
@@ -184,6 +188,8 @@ def show(value: Any) -> str:
 
 
 def _toml(value: Any) -> str:
+    if isinstance(value, Verbatim):
+        return str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):

@@ -8,9 +8,10 @@ A scenario names the primitives of the paper's model and nothing else::
 
     [information]
     prior = [0.5, 0.5]                      # μ₀ ∈ Δ(Θ), interior
-    entropy = "quadratic"                   # H: "quadratic" | "shannon" | "mahalanobis"
+    entropy = "quadratic"                   # H: "quadratic" | "shannon" | "mahalanobis" | "power"
     token_rate = 0.125                      # χ, the bound in (Info.)
     # matrix = [[...], ...]                 # A of H = ½ μᵀAμ, only for "mahalanobis"
+    # alpha = 2.0                           # α ≥ 2 of H = |μ − ½|^α, only for "power" (2 states)
 
     [urgency]                               # the distribution G of the urgency r
     distribution = "uniform"                # "uniform" | "truncnorm" | "beta" | "mixture"
@@ -27,6 +28,10 @@ A scenario names the primitives of the paper's model and nothing else::
     [users]                                 # optional: "rational" or "logit" choice, noise
     [platform]                              # optional: congestion-aware or learning platform
 
+    [valuation]                             # optional: q(r), what a solved task is worth
+    [costs]                                 # optional: per_token, what a token costs
+    [units]                                 # optional: currency, time, tokens, value
+
     [[policies]]                            # optional; validated by the policy layer
     kind = "..."
     name = "..."
@@ -35,7 +40,8 @@ A ``truncnorm`` urgency has ``mean``, ``sd``, ``low``, ``high`` (a normal trunca
 ``[low, high]``); a ``beta`` urgency has ``a``, ``b``, ``low``, ``high`` (a Beta(a, b) law
 rescaled to ``[low, high]``); a ``mixture`` has ``[[urgency.components]]``, each one of the
 other three with a ``weight > 0``. ``[users]`` and ``[platform]``: see
-:mod:`market.scenario.dynamics`.
+:mod:`market.scenario.dynamics`; ``[valuation]``, ``[costs]`` and ``[units]``: see
+:mod:`market.scenario.economics`.
 
 :func:`load_scenario` reads and validates a file. Every problem raises :class:`ScenarioError`
 with one line naming the file, the field, its value and what was expected, e.g.
@@ -52,6 +58,7 @@ from numpy.typing import NDArray
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from market.scenario.dynamics import LearningSpec, MisperceptionSpec, PlatformSpec, UsersSpec
+from market.scenario.economics import CostsSpec, UnitsSpec, ValuationSpec, valuation_problem
 from market.scenario.errors import fail as _fail
 from market.scenario.schema_base import (
     BETA_SHAPES,
@@ -93,12 +100,40 @@ class InformationSpec(_Table):
     matrix : list of list of float, optional
         :math:`A` of :math:`H = \tfrac12\mu^\top A\mu`: ``n x n``, symmetric, positive definite;
         required for ``mahalanobis`` and forbidden otherwise.
+    alpha : float, optional
+        :math:`\alpha \ge 2` of :math:`H = |\mu - \tfrac12|^\alpha` (Section 4, endogenous
+        reasoning quality; :mod:`market.theory.softcaps`): required for ``power``, which is
+        defined for 2 states only, and forbidden otherwise.
     """
 
     prior: list[float]
-    entropy: Literal["quadratic", "shannon", "mahalanobis"]
+    entropy: Literal["quadratic", "shannon", "mahalanobis", "power"]
     token_rate: float = Field(gt=0)
     matrix: list[list[float]] | None = None
+    alpha: float | None = None
+
+    @model_validator(mode="after")
+    def _power(self) -> InformationSpec:
+        if self.entropy != "power":
+            if self.alpha is not None:
+                raise _fail(
+                    f"expected no alpha when entropy = {self.entropy!r} (only 'power' uses one)",
+                    "alpha",
+                    self.alpha,
+                )
+            return self
+        if len(self.prior) != 2:
+            raise _fail(
+                f"expected 2 states with entropy = 'power' (H = |mu - 1/2|^alpha is binary; "
+                f"the prior has {len(self.prior)})",
+                "entropy",
+                "power",
+            )
+        if self.alpha is None:
+            raise _fail("missing (required when entropy = 'power': a number >= 2)", "alpha")
+        if not (math.isfinite(self.alpha) and self.alpha >= 2):
+            raise _fail("expected a finite number >= 2", "alpha", self.alpha)
+        return self
 
     @field_validator("prior")
     @classmethod
@@ -256,6 +291,9 @@ class Scenario(_Table):
     market: MarketSpec = MarketSpec()
     users: UsersSpec = UsersSpec()
     platform: PlatformSpec = PlatformSpec()
+    valuation: ValuationSpec | None = None
+    costs: CostsSpec = CostsSpec()
+    units: UnitsSpec | None = None
     policies: list[dict] = []
 
     _source: str = PrivateAttr(default="<scenario>")
@@ -291,6 +329,28 @@ class Scenario(_Table):
                 ("platform", "anticipate_congestion"),
                 True,
             )
+        if self.platform.anticipate_congestion and self.valuation is not None:
+            raise _fail(
+                "not supported with a [valuation] table (a congestion-priced menu treats the "
+                "slowdown as urgency, and q(r) would be read at the slowed urgency); remove one",
+                ("platform", "anticipate_congestion"),
+                True,
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _valuation_on_range(self) -> Scenario:
+        if self.valuation is None:
+            return self
+        spec = self.urgency_spec
+        parts = spec.components if isinstance(spec, MixtureUrgency) else [spec]
+        low, high = min(p.low for p in parts), max(p.high for p in parts)
+        try:
+            self.valuation.build().check(low, high)
+        except ValueError as err:
+            problem = valuation_problem(err)
+            raise _fail(problem.context["what"], ("valuation", *problem.context["field"]),
+                        problem.context["value"]) from None  # fmt: skip
         return self
 
     # -- what the file holds --------------------------------------------------------------
@@ -336,6 +396,9 @@ _TABLES = {
     ("users", "misperception"): MisperceptionSpec,
     ("platform",): PlatformSpec,
     ("platform", "learning"): LearningSpec,
+    ("valuation",): ValuationSpec,
+    ("costs",): CostsSpec,
+    ("units",): UnitsSpec,
     ("urgency", "uniform"): UniformUrgency,
     ("urgency", "truncnorm"): TruncNormUrgency,
     ("urgency", "beta"): BetaUrgency,

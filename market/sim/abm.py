@@ -213,6 +213,7 @@ class MarketModel(mesa.Model):
         # Plain lists: fast scalar access in the event loop.
         self.arrival = draws.arrival.tolist()
         self.urgency = draws.urgency.tolist()
+        self.worth = self.offer.worth.tolist()
         self.buys = choice.buys.tolist()
         self.cap = choice.cap.tolist()
         self.price = choice.price.tolist()
@@ -291,7 +292,7 @@ class MarketModel(mesa.Model):
             if self.per_token[i]:
                 self.platform.bill(user, tokens)
             self.conversations_open -= 1
-            u = math.exp(-self.urgency[i] * wall) if learned else 0.0
+            u = self.worth[i] * math.exp(-self.urgency[i] * wall) if learned else 0.0
             if learned:
                 self.learned[i] = True
                 self.utility_of[i] = u

@@ -191,6 +191,7 @@ class _Jobs:
         self.offer = offer
         self.arrival = offer.draws.arrival.tolist()
         self.urgency = offer.draws.urgency.tolist()
+        self.worth = offer.worth.tolist()
         self.buys = choice.buys.tolist()
         self.work = np.minimum(offer.breakthrough, choice.cap).tolist()
         self.learns = (offer.breakthrough <= choice.cap).tolist()
@@ -215,7 +216,7 @@ class _Jobs:
         """User ``i``'s conversation ends at clock time ``t``."""
         wall = max(t - self.arrival[i], self.work[i])  # never faster than uncongested
         self.wall[i] = wall
-        u = math.exp(-self.urgency[i] * wall) if self.learns[i] else 0.0
+        u = self.worth[i] * math.exp(-self.urgency[i] * wall) if self.learns[i] else 0.0
         self.utility[i] = u
         bill = charge(0.0, self.per_token[i], self.rate[i] * self.work[i])
         self.payment[i] += bill

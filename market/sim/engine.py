@@ -155,8 +155,10 @@ def simulate_policies(
     ``reprice``, the platform prices for congestion (:mod:`market.sim.platform`):
     ``reprice(policy)(market)`` solves ``policy`` again for a ``market`` (the true one
     being ``market``), and the policies returned are those priced at the fixed point.
+    ``market.cost``, if any, is charged per token served (realised cost and profit).
     """
     dynamics = Dynamics() if dynamics is None else dynamics
+    cost = float(getattr(market, "cost", 0.0) or 0.0)  # per token served (Section 2.1)
     runs = []
     for policy in policies:
         step = None if progress is None else (lambda k, name=policy.name: progress(name, k))
@@ -176,6 +178,6 @@ def simulate_policies(
             )
         except ValueError as exc:
             raise ValueError(f"{exc} (policy {policy.name!r})") from exc
-        realized = summarize(outcomes)
+        realized = summarize(outcomes, cost)
         runs.append(PolicyRun(policy, outcomes, tau, series, realized, settlement, pricing))
     return tuple(runs)

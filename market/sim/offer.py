@@ -47,7 +47,9 @@ class Offer:
     :math:`s` of its plan, ``item_names`` the names of a finite menu's plans (empty for a
     schedule), ``token_rate`` :math:`\\chi`, ``speed`` and ``per_token`` each user's plan's
     speed and price per token (1 and 0 for a user who buys nothing), ``menu`` the menu
-    offered (a schedule may be offered as its items, :mod:`market.sim.behaviour`).
+    offered (a schedule may be offered as its items, :mod:`market.sim.behaviour`),
+    ``worth`` each user's :math:`q(r)` (Section 4: a task solved at :math:`t` is worth
+    :math:`q(r)e^{-rt}`; 1 without a valuation), at its true urgency.
     """
 
     draws: Draws
@@ -58,6 +60,7 @@ class Offer:
     speed: NDArray
     per_token: NDArray
     menu: FiniteMenu | ScheduleMenu | None = None
+    worth: NDArray | None = None
 
     def outcomes(
         self,
@@ -106,7 +109,16 @@ def prepare(draws: Draws, menu: FiniteMenu | ScheduleMenu, choice: Choice | None
     if choice.speed is not None:
         tau = tau / speed  # the model's dynamics are proportional to its token rate
     names = tuple(p.name for p in menu.plans) if isinstance(menu, FiniteMenu) else ()
-    return Offer(draws, choice, tau, names, float(model.token_rate), speed, per_token, menu)
+    worth = worth_of(menu, draws.urgency)
+    return Offer(draws, choice, tau, names, float(model.token_rate), speed, per_token, menu, worth)
+
+
+def worth_of(menu, urgency: NDArray) -> NDArray:
+    """:math:`q(r)` of each user (the menu's valuation, Section 4), 1 without one."""
+    valuation = getattr(menu, "valuation", None)
+    if valuation is None:
+        return np.ones(np.shape(urgency))
+    return np.asarray(valuation.q(urgency), dtype=float)
 
 
 @dataclass(frozen=True, eq=False)
@@ -135,7 +147,7 @@ class Outcomes:
         Conversation time at the plan's rate :math:`\min(\tau/s, T)` (0 if nothing
         bought): the wall-clock time it takes without congestion.
     utility : ndarray of float
-        :math:`e^{-rw}` if learned (:math:`w` the wall-clock time), else 0.
+        :math:`q(r)e^{-rw}` if learned (:math:`w` the wall-clock time), else 0.
     payment : ndarray of float
         What the user paid: the price, plus ``per_token * tokens``.
     token_rate : float

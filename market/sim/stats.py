@@ -1,7 +1,7 @@
 """Realised outcomes per user: sample means with standard errors.
 
-Welfare is the users' utility (the paper's cost of tokens is zero, Section 2.1), so welfare is
-revenue plus user surplus.
+Welfare is the users' utility net of the platform's token cost (Section 2.1; zero unless the
+scenario has ``[costs]``), so welfare is profit plus user surplus.
 """
 
 from __future__ import annotations
@@ -60,12 +60,16 @@ class Realized:
     learned_share: float
     mean_tokens: float
     participation: float = math.nan
+    cost: Estimate | None = None
+    profit: Estimate | None = None
 
     def to_dict(self) -> dict:
         return {
             "users": self.users,
             "participation": self.participation,
             "revenue": self.revenue.to_dict(),
+            "cost": None if self.cost is None else self.cost.to_dict(),
+            "profit": None if self.profit is None else self.profit.to_dict(),
             "user_surplus": self.user_surplus.to_dict(),
             "welfare": self.welfare.to_dict(),
             "learned_share": self.learned_share,
@@ -73,16 +77,21 @@ class Realized:
         }
 
 
-def summarize(outcomes: Outcomes) -> Realized:
-    """Means and standard errors of payment, surplus and utility per user."""
+def summarize(outcomes: Outcomes, cost: float = 0.0) -> Realized:
+    """Means and standard errors per user of payment (revenue), the platform's token cost
+    :math:`c \times` tokens served, profit (their difference), surplus and welfare
+    (utility net of the cost, Section 2.1)."""
+    spent = float(cost) * outcomes.tokens
     return Realized(
         users=outcomes.users,
         revenue=Estimate.of(outcomes.payment),
         user_surplus=Estimate.of(outcomes.surplus),
-        welfare=Estimate.of(outcomes.utility),
+        welfare=Estimate.of(outcomes.utility - spent),
         learned_share=float(outcomes.learned.mean()),
         mean_tokens=float(outcomes.tokens.mean()),
         participation=float(outcomes.bought.mean()),
+        cost=Estimate.of(spent),
+        profit=Estimate.of(outcomes.payment - spent),
     )
 
 

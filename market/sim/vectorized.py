@@ -2,7 +2,7 @@ r"""The vectorised engine: every user's outcome at once, with numpy, from the sa
 
 Given the offer (:func:`market.sim.offer.prepare`), a buyer with time cap :math:`T` and
 breakthrough time :math:`\tau` converses for :math:`\min(\tau, T)`, learns the true state iff
-:math:`\tau \le T` and gets :math:`e^{-r\tau}\mathbf 1\{\tau \le T\}` (Zhong 2025, Definition 2:
+:math:`\tau \le T` and gets :math:`q(r)e^{-r\tau}\mathbf 1\{\tau \le T\}` (Zhong 2025, Definition 2:
 the token cap :math:`\chi T` truncates the greedy model at :math:`T`). This is the same event
 logic as the agent-based engine (:mod:`market.sim.abm`), computed without a clock, and the two
 must agree user by user.
@@ -26,7 +26,8 @@ def outcomes_of(offer: Offer) -> Outcomes:
     cap = choice.cap
     learned = buys & (tau <= cap)
     time = np.where(buys, np.minimum(tau, cap), 0.0)
-    utility = np.where(learned, np.exp(-draws.urgency * np.where(learned, tau, 0.0)), 0.0)
+    discount = np.exp(-draws.urgency * np.where(learned, tau, 0.0))
+    utility = np.where(learned, offer.worth * discount, 0.0)
     tokens = offer.token_rate * offer.speed * time
     payment = np.where(buys, charge(choice.price, offer.per_token, tokens), 0.0)
     return offer.outcomes(learned, time, utility, payment)
