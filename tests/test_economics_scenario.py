@@ -140,3 +140,18 @@ def test_the_solve_table_shows_the_currency(tmp_path, capsys):
     record = json.loads(capsys.readouterr().out)
     assert record["policies"][0]["in_units"]["revenue"] == pytest.approx(0.4, rel=1e-9)
     assert math.isfinite(record["first_best_welfare"])
+
+
+def test_run_folders_carry_units_and_figures_label_them(tmp_path):
+    from market import plots
+
+    s = scenario(units=UNITS, policies=[{"kind": "flat"}, {"kind": "optimal_token_menu"}])
+    run_dir = mk.simulate(s, users=300, seed=1).save(tmp_path)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["units"] == UNITS
+    run = plots.load_run(run_dir)
+    assert run.units.value == 0.5 and run.units.currency == "USD"
+    fig = plots.draw_menus(run)
+    # The payments are in model units, so the axis says what one unit is worth.
+    assert "units of 0.5 USD" in fig.axes[0].get_ylabel()
+    assert "units of 16,000 tokens" in fig.axes[0].get_xlabel()

@@ -74,11 +74,15 @@ class Units:
         Tokens in one unit of the token columns (1: tokens as they are).
     time : str or None
         Unit of time; None: the model's clock.
+    value : float
+        What one unit of the payment columns is worth in ``currency`` (the scenario's
+        ``[units] value``, a solved task's worth): axes are labelled "units of 0.5 USD".
     """
 
     currency: str | None = None
     tokens_per_unit: float = 1.0
     time: str | None = None
+    value: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -212,7 +216,12 @@ def _units(file: Path, entry) -> Units:
         or not 0 < per_unit < math.inf
     ):
         raise ValueError(f"{file}: units.tokens_per_unit = {per_unit!r}: expected a number > 0")
-    return Units(entry.get("currency") or None, float(per_unit), entry.get("time") or None)
+    value = entry.get("value", 1.0)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+        raise ValueError(f"{file}: units.value = {value!r}: expected a number > 0")
+    return Units(
+        entry.get("currency") or None, float(per_unit), entry.get("time") or None, float(value)
+    )
 
 
 def _policy(entry: dict) -> PolicySummary:

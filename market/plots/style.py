@@ -64,8 +64,11 @@ _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
 
 
 def payment_unit(units: Units, short: bool = False) -> str:
-    """Unit of payments for an axis label: the run's currency, else the value of a task."""
+    """Unit of payments for an axis label: the run's currency (``units of 0.5 USD`` when a
+    solved task is worth 0.5 USD: the columns are in model units), else the value of a task."""
     if units.currency:
+        if units.value != 1:
+            return f"units of {units.value:,.6g} {units.currency}"
         return units.currency
     return PAYMENT_UNIT_SHORT if short else PAYMENT_UNIT
 
