@@ -319,10 +319,13 @@ def compare(
     seed: int | None = None,
     engine: str = "vectorized",
     policies: Sequence[str] | None = None,
+    in_units: bool = False,
 ):
     """The comparison table: every policy solved and simulated on one population, sorted by
-    expected revenue (a :class:`pandas.DataFrame`)."""
-    return simulate(scenario, users, seed, engine, policies, learning=False).comparison()
+    expected profit (revenue without a token cost; a :class:`pandas.DataFrame`); with
+    ``in_units``, money in the currency of the scenario's ``[units]`` and real tokens."""
+    run = simulate(scenario, users, seed, engine, policies, learning=False)
+    return run.comparison(in_units=in_units)
 
 
 @one_blas_thread

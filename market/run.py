@@ -229,18 +229,30 @@ class Run:
         rows.sort(key=lambda row: -row["expected_profit"])  # = revenue without a token cost
         return rows
 
-    def comparison(self):
+    def comparison(self, in_units: bool = False):
         """The comparison table as a :class:`pandas.DataFrame` (one row per policy, sorted by
-        expected revenue; columns ``policy``, ``kind``, expected and realised measures)."""
+        expected profit; columns ``policy``, ``kind``, expected and realised measures).
+
+        With ``in_units`` (and the scenario's ``[units]``), money is in the currency and
+        tokens are real tokens; ``frame.attrs["units"]`` says which.
+        """
         import pandas as pd
 
+        units = self.solution.units
+        if in_units and units is None:
+            raise ValueError("in_units = True: the scenario has no [units] table")
         rows = [{"policy": r.pop("name"), **r} for r in map(dict, self.compare_rows())]
         for row in rows:
             for alias in ("revenue", "cost", "profit"):  # the frame keeps expected_* only
                 row.pop(alias)
             row.pop("parameters")
-            row.pop("in_units", None)
-        return pd.DataFrame(rows)
+            converted = row.pop("in_units", None)
+            if in_units:
+                row.update(converted)
+        frame = pd.DataFrame(rows)
+        if in_units:
+            frame.attrs["units"] = units.describe()
+        return frame
 
     def summary_record(self) -> dict:
         """``summary.json``: realised beside expected, per policy."""

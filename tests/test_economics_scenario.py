@@ -155,3 +155,13 @@ def test_run_folders_carry_units_and_figures_label_them(tmp_path):
     # The payments are in model units, so the axis says what one unit is worth.
     assert "units of 0.5 USD" in fig.axes[0].get_ylabel()
     assert "units of 16,000 tokens" in fig.axes[0].get_xlabel()
+
+
+def test_compare_in_units():
+    s = scenario(units=UNITS, policies=[{"kind": "flat"}])
+    plain = mk.compare(s, users=200, seed=3)
+    real = mk.compare(s, users=200, seed=3, in_units=True)
+    # Money times the task's worth (0.5 USD), tokens times 16,000.
+    assert real.loc[0, "expected_revenue"] == pytest.approx(0.5 * plain.loc[0, "expected_revenue"])
+    assert real.loc[0, "tokens_per_user"] == pytest.approx(16000 * plain.loc[0, "tokens_per_user"])
+    assert real.attrs["units"]["currency"] == "USD"
