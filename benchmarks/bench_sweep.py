@@ -15,12 +15,14 @@ the optimal token menu, the flat price and the two-part tariff at each point) ru
 
 It prints, side by side, wall time and tasks per second, and CPU time per task: the workers'
 (``time.process_time`` of each worker process, before and after) and this process's, which
-holds the client and the scheduler. The CPU times do not depend on what else the machine runs;
-wall times do (the load average is printed before and after). Then the speed-up from 1 to 2
-workers, Dask's overhead per task (wall: the 1-worker time minus the in-process one; CPU: the
-extra CPU of workers and client), as a share of a task, and the projected wall time of a
-100,000-point sweep on this machine and on 64 workers (this machine's per-worker rate and
-1 -> 2 efficiency; the client's validation of the points measured on 10,000 and scaled).
+holds the client and the scheduler, and the cores the run got (CPU over wall: about 1 per
+worker on an idle machine, less when other processes take the cores). Wall times depend on
+what else the machine runs (the load average is printed before and after). Then the
+speed-up from 1 to 2 workers, Dask's overhead per task (wall: the 1-worker time minus the
+in-process one; CPU: the extra CPU of workers and client), as a share of a task, and the
+projected wall time of a 100,000-point sweep on this machine and on 64 workers (this
+machine's per-worker rate and 1 -> 2 efficiency; the client's validation of the points
+measured on 10,000 and scaled).
 Goals on a 2-core machine: speed-up >= 1.7, overhead < 10% of a task.
 """
 
@@ -40,6 +42,8 @@ PAPER_EXAMPLE = Path(__file__).resolve().parent.parent / "scenarios" / "paper_ex
 POLICIES = ["optimal_token_menu", "flat", "two_part"]
 #: The goals of the issue.
 GOALS = {"speedup": 1.7, "overhead": 0.10}
+#: Seconds to wait for the workers' last heartbeat (their metrics) after a sweep.
+HEARTBEAT = 3.0
 #: Points of the projected sweep, and the workers of the projected cluster.
 PROJECTED_POINTS, PROJECTED_WORKERS = 100_000, 64
 
@@ -62,16 +66,39 @@ def sweep(points: int, design: str = "grid") -> dict:
     return data
 
 
+def task_cpu(client) -> float:
+    """CPU seconds the workers have spent inside tasks (Dask's fine performance metrics:
+    ``execute`` / ``thread-cpu``), as the scheduler last heard from them."""
+
+    def inside(dask_scheduler) -> float:
+        metrics = dask_scheduler.cumulative_worker_metrics
+        return sum(v for k, v in metrics.items() if k[0] == "execute" and k[2] == "thread-cpu")
+
+    return client.run_on_scheduler(inside)
+
+
 def timed(plan, client=None, **options) -> dict:
-    """Wall time, the workers' CPU time and this process's CPU time of one sweep."""
+    """Wall time, the workers' CPU time and this process's CPU time of one sweep, and on a
+    cluster the workers' CPU inside the tasks (what is left is Dask's, in the same run)."""
     before = client.run(time.process_time) if client is not None else {}
+    inside = task_cpu(client) if client is not None else 0.0
     cpu, start = time.process_time(), time.perf_counter()
     result = run_sweep(plan, scheduler=client, **options)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     after = client.run(time.process_time) if client is not None else {}
     assert result.tasks_run == plan.tasks and (result.results.status == "ok").all()
     workers = sum(after[w] - before[w] for w in after) if client is not None else cpu
-    return {"wall": wall, "workers_cpu": workers, "client_cpu": cpu if client else 0.0}
+    if client is not None:
+        time.sleep(HEARTBEAT)  # the workers' last metrics reach the scheduler
+        inside = task_cpu(client) - inside
+    else:
+        inside = cpu
+    return {
+        "wall": wall,
+        "workers_cpu": workers,
+        "client_cpu": cpu if client else 0.0,
+        "inside_cpu": inside,
+    }
 
 
 def best(runs: list[dict]) -> dict:
@@ -113,6 +140,15 @@ def projection(rate_1: float, speedup: float, validate_per_point: float, startup
     }
 
 
+def idle_rate(run: dict, n: int, workers: int, cores: int = 2) -> float:
+    """Tasks per second of a run had it had ``cores`` cores to itself: each worker at most one
+    core, and the workers and the client (which holds the scheduler) together at most
+    ``cores``, at the CPU per task measured. What the wall time gives on an idle machine;
+    on a busy one the wall time measures the other processes too."""
+    worker, client = run["workers_cpu"] / n, run["client_cpu"] / n
+    return min(workers / worker, cores / (worker + client))
+
+
 def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -145,34 +181,54 @@ def main() -> None:
 def report(n: int, runs: dict, startups: dict, cold: float, validate: float) -> None:
     print(
         f"\n{'workers':>8} {'wall (s)':>9} {'tasks/s':>8} {'vs 0':>6} "
-        f"{'worker CPU ms/task':>19} {'client CPU ms/task':>19}"
+        f"{'worker CPU ms/task':>19} {'client CPU ms/task':>19} {'cores used':>11}"
     )
     for workers, run in runs.items():
+        used = (run["workers_cpu"] + run["client_cpu"]) / run["wall"]  # < workers: contention
         print(
             f"{workers:>8} {run['wall']:>9.2f} {n / run['wall']:>8.1f} "
             f"{runs[0]['wall'] / run['wall']:>5.2f}x {1000 * run['workers_cpu'] / n:>19.1f} "
-            f"{1000 * run['client_cpu'] / n:>19.2f}"
+            f"{1000 * run['client_cpu'] / n:>19.2f} {used:>11.2f}"
         )
     task = runs[0]["workers_cpu"] / n
     speedup = runs[1]["wall"] / runs[2]["wall"]
     wall_overhead = (runs[1]["wall"] - runs[0]["wall"]) / n
     cpu_overhead = (runs[1]["workers_cpu"] + runs[1]["client_cpu"]) / n - task
+    idle = {w: idle_rate(runs[w], n, w) for w in (1, 2)}
     print(f"\nspeed-up 1 -> 2 workers (wall): {speedup:.2f}x (goal >= {GOALS['speedup']})")
+    print(
+        f"  with the cores to itself (from the CPU times; an estimate for a busy machine): "
+        f"1 worker {idle[1]:.1f} tasks/s, 2 workers {idle[2]:.1f} tasks/s, "
+        f"speed-up {idle[2] / idle[1]:.2f}x"
+    )
     print(
         f"Dask overhead per task, 1 worker against in process: wall {1000 * wall_overhead:+.2f} "
         f"ms = {wall_overhead / task:+.1%}, CPU {1000 * cpu_overhead:+.2f} ms = "
         f"{cpu_overhead / task:+.1%} of a task ({1000 * task:.1f} ms CPU) "
         f"(goal < {GOALS['overhead']:.0%})"
     )
+    for w in (1, 2):
+        run = runs[w]
+        outside = (run["workers_cpu"] - run["inside_cpu"]) / n
+        client = run["client_cpu"] / n
+        inside = run["inside_cpu"] / n
+        print(
+            f"Dask overhead per task, {w} worker(s), CPU in the same run: workers outside tasks "
+            f"{1000 * outside:.2f} ms + client and scheduler {1000 * client:.2f} ms = "
+            f"{(outside + client) / inside:.1%} of a task's CPU inside it ({1000 * inside:.1f} ms)"
+        )
     print(
         f"local cluster up and warm: 1 worker {startups[1]:.1f} s, 2 workers {startups[2]:.1f} s;"
         f" a cold `--workers 2` run, start to end: {cold:.1f} s"
     )
     print(f"validation of the points in the client: {1e6 * validate:.0f} us per point")
     rate_1 = n / runs[1]["wall"]
+    measured = projection(rate_1, speedup, validate, startups[2])
+    estimated = projection(idle[1], idle[2] / idle[1], validate, startups[2])
     print(f"\nprojected wall time of a {PROJECTED_POINTS:,}-point sweep of these tasks:")
-    for where, seconds in projection(rate_1, speedup, validate, startups[2]).items():
-        print(f"  {where:<26} {seconds / 60:8.1f} min")
+    print(f"  {'':<26} {'measured':>9} {'cores to itself':>16}")
+    for where, seconds in measured.items():
+        print(f"  {where:<26} {seconds / 60:5.1f} min {estimated[where] / 60:12.1f} min")
 
 
 if __name__ == "__main__":

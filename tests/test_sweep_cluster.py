@@ -105,6 +105,7 @@ def cluster(tmp_path):
         logs.close()
 
 
+@pytest.mark.slow  # 8 s (two `dask` processes); run with -m slow
 def test_a_sweep_through_a_scheduler_equals_the_in_process_one(cluster, tmp_path, capsys):
     sweep = tmp_path / "sweep.toml"
     sweep.write_text(f'scenario = "{PAPER_EXAMPLE}"\n{SWEEP}', encoding="utf-8")

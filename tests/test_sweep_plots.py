@@ -14,7 +14,6 @@ import pytest
 from scipy.stats import t as student_t
 
 from market.cli import main
-from market.plots import plot_run
 from market.plots.sweep import draw_sweep_axes, draw_sweep_heatmap
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,7 +113,7 @@ def test_one_axis_has_no_heatmap(tmp_path):
     )
     assert main(["sweep", str(sweep), "--workers", "0", "--out", str(tmp_path), "--plot"]) == 0
     (folder,) = (p for p in tmp_path.iterdir() if p.is_dir())
-    assert [p.name for p in plot_run(folder)] == ["sweep_axes.png"]
+    assert sorted(p.name for p in folder.glob("*.png")) == ["sweep_axes.png"]  # --plot
     fig = draw_sweep_axes(folder)
     line = artist(fig, "sweep:revenue:information.entropy:flat price:expected")
     assert list(line.get_xdata()) == [0, 1]  # categories, labelled by their values
@@ -133,3 +132,23 @@ def test_an_unfinished_sweep_is_refused(folder, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith(f"error: {copy}: the sweep is not finished")
     assert f"market sweep --resume {copy}" in err
+
+
+def test_profit_is_drawn_when_tokens_cost_something(tmp_path):
+    sweep = tmp_path / "costs.toml"
+    sweep.write_text(
+        f'scenario = "{PAPER_EXAMPLE}"\npolicies = ["flat"]\n[[axes]]\n'
+        'field = "costs.per_token"\nvalues = [0.0, 0.05, 0.1]\n'
+    )
+    assert main(["sweep", str(sweep), "--workers", "0", "--out", str(tmp_path / "runs")]) == 0
+    (folder,) = (tmp_path / "runs").iterdir()
+    results = pd.read_parquet(folder / "results.parquet")
+    fig = draw_sweep_axes(folder)
+    line = artist(fig, "sweep:profit:costs.per_token:flat price:expected")
+    np.testing.assert_array_equal(line.get_xdata(), [0.0, 0.05, 0.1])
+    np.testing.assert_allclose(line.get_ydata(), results.profit, rtol=0, atol=0)
+    assert [ax.get_ylabel() for ax in fig.axes[:3]] == [
+        "revenue per user",
+        "profit per user (revenue - token cost)",
+        "share of first-best welfare",
+    ]

@@ -2,9 +2,11 @@ r"""Sweeps that run: the closed form of the paper's example, identical results o
 workers (a real ``LocalCluster``), seeds per task, failures recorded, and ``--resume`` after a
 kill or a Ctrl-C completing a sweep as if it had never stopped.
 
-Closed form of the optimal revenue (checked against an independent double integral). With
-prior 1/2 and the quadratic entropy the greedy model stops at the rate
-:math:`\lambda = \chi / D(0\,|\,\tfrac12) = 4\chi` (Section 3.1: :math:`D = 1/4`), so
+Closed form of the optimal revenue: docs/paper-notes.md, erratum 4, generalised from
+:math:`\chi = 1/8`, :math:`h = 2` to any token rate and upper urgency (and checked against an
+independent double integral). With prior 1/2 and the quadratic entropy the greedy model stops
+at the rate :math:`\lambda = \chi / D(0\,|\,\tfrac12) = 4\chi` (Section 3.1: :math:`D =
+1/4`; erratum 3: rate 1/2 in total at :math:`\chi = 1/8`), so
 :math:`\tau \sim \mathrm{Exp}(\lambda)`. Urgency :math:`U[1, h]` has :math:`g = 1/(h-1)`,
 :math:`G(r) = (r-1)/(h-1)` and the cap :math:`T(r) = g/G = 1/(r-1)`. Theorem 1's revenue is
 
@@ -22,8 +24,8 @@ The first term integrates to :math:`\lambda/(h+\lambda)`; the second, with
     \pi(\chi, h) = \frac{\lambda}{h+\lambda} + \frac{\lambda e^{-1}}{h-1}
     \Big(E_1(u_0) - \frac{e^{-u_0}}{1+u_0}\Big), \qquad u_0 = \frac{1+\lambda}{h-1},
 
-which at :math:`\chi = 1/8`, :math:`h = 2` is the paper's
-:math:`0.2(1-e^{-2.5}) + 0.5e^{-1}E_1(1.5)`.
+which at :math:`\chi = 1/8`, :math:`h = 2` is erratum 4's
+:math:`0.2(1-e^{-2.5}) + 0.5e^{-1}E_1(1.5) = 0.2019805743`.
 """
 
 import json
@@ -113,6 +115,29 @@ range = { start = 1.5, stop = 5.0, num = 8, scale = "linear" }
     assert results.attrs["run_dir"] is None  # nothing written without out
 
 
+def test_cost_and_profit_columns(tmp_path):
+    sweep = write_sweep(
+        tmp_path / "costs.toml",
+        """policies = ["optimal_token_menu", "flat"]
+[[axes]]
+field = "costs.per_token"
+values = [0.0, 0.05]
+""",
+    )
+    results = mk.sweep(sweep, workers=0)
+    assert len(results) == 4 and set(results.status) == {"ok"}
+    free = results[results["costs.per_token"] == 0.0]
+    assert (free.cost == 0.0).all() and (free.profit == free.revenue).all()
+    np.testing.assert_allclose(  # at zero cost, Section 3.1's closed form
+        free.revenue.iloc[0], closed_form_revenue(0.125, 2.0), rtol=1e-12
+    )
+    paid = results[results["costs.per_token"] == 0.05]
+    # Section 2.1: the platform pays c per token served; profit = revenue - cost
+    np.testing.assert_allclose(paid.cost, 0.05 * paid.tokens_per_user, rtol=1e-9)
+    np.testing.assert_allclose(paid.profit, paid.revenue - paid.cost, rtol=1e-12, atol=1e-15)
+    assert (paid.cost > 0).all()
+
+
 SIMULATED = """policies = ["optimal_token_menu", "flat"]
 replications = 2
 seed = 11
@@ -132,6 +157,8 @@ def test_the_same_results_on_0_1_and_2_workers(tmp_path, capsys):
         assert main(["sweep", str(sweep), "--workers", workers, "--out", str(out), "--json"]) == 0
         result = json.loads(capsys.readouterr().out)
         assert result["workers"] == int(workers) and result["tasks_run"] == 6
+        # no [costs] table: no token cost, so profit is revenue
+        assert all(p["profit_max"] == p["revenue_max"] > 0 for p in result["policies"])
         tables[workers] = pq.read_table(Path(result["run_dir"]) / "results.parquet")
     assert tables["0"].equals(tables["1"]) and tables["0"].equals(tables["2"])
     frame = tables["0"].to_pandas()
@@ -150,6 +177,23 @@ def test_each_task_simulates_with_its_spawned_seed(tmp_path):
     assert row.realized_revenue == run.summary.revenue.item()
     other = results[(results.point == 2) & (results.replication == 0)].iloc[0]
     assert other.realized_revenue != row.realized_revenue  # replications differ
+
+
+def test_the_progress_bar_counts_tasks(tmp_path):
+    bars = []
+
+    class Progress:  # what the command line's rich bars offer: task(description, total)
+        def task(self, description, total):
+            bars.append([description, total, 0])
+
+            def advance(n=1, label=None):
+                bars[-1][2] += n
+
+            return advance
+
+    sweep = write_sweep(tmp_path / "one.toml", SIMULATED.replace("users = 400", "users = 50"))
+    mk.sweep(sweep, workers=0, progress=Progress())
+    assert bars == [["sweeping", 6, 6]]  # 3 points x 2 replications, each counted once
 
 
 def test_unavailable_and_failed_tasks_are_recorded(tmp_path, monkeypatch, capsys):
@@ -208,14 +252,15 @@ LONG = """policies = ["optimal_token_menu", "flat"]
 replications = 2
 [[axes]]
 field = "urgency.high"
-range = { start = 1.5, stop = 4.0, num = 12 }
+range = { start = 1.5, stop = 4.0, num = 8 }
 [simulate]
-users = 1000
+users = 300
 """
+LONG_TASKS = 8 * 2
 
 
 def start_and_stop(tmp_path: Path, signum: int) -> tuple[Path, subprocess.CompletedProcess]:
-    """Start a sweep in a process of its own; send ``signum`` once it has written parts."""
+    """Start a sweep in a process of its own; send ``signum`` half-way (half its parts written)."""
     sweep = write_sweep(tmp_path / "long.toml", LONG)
     argv = [
         sys.executable,
@@ -233,7 +278,7 @@ def start_and_stop(tmp_path: Path, signum: int) -> tuple[Path, subprocess.Comple
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     parts = []
-    while len(parts) < 3 and time.monotonic() < deadline and proc.poll() is None:
+    while len(parts) < LONG_TASKS // 2 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
         parts = list((tmp_path / "runs").glob("*/parts/part-*.parquet"))
     assert proc.poll() is None, "the sweep finished before it could be stopped"
@@ -245,9 +290,9 @@ def start_and_stop(tmp_path: Path, signum: int) -> tuple[Path, subprocess.Comple
 
 def resume_and_compare(tmp_path: Path, folder: Path, capsys) -> list[dict]:
     done = len(list((folder / "parts").glob("part-*.parquet")))
-    assert 0 < done < 24 and not (folder / "results.parquet").exists()
+    assert 0 < done < LONG_TASKS and not (folder / "results.parquet").exists()
     assert main(["sweep", "--resume", str(folder), "--workers", "0", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["tasks_run"] == 24 - done
+    assert json.loads(capsys.readouterr().out)["tasks_run"] == LONG_TASKS - done
     resumed = pq.read_table(folder / "results.parquet")
     uninterrupted = mk.sweep(tmp_path / "long.toml", workers=0)
     pd.testing.assert_frame_equal(resumed.to_pandas(), uninterrupted, check_exact=True)
@@ -265,6 +310,7 @@ def test_resume_after_a_kill_gives_the_uninterrupted_results(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["tasks_run"] == 0
 
 
+@pytest.mark.slow  # 7 s; the kill above checks the resumption, this the message of a Ctrl-C
 def test_ctrl_c_keeps_the_finished_tasks_and_says_how_to_resume(tmp_path, capsys):
     folder, proc = start_and_stop(tmp_path, signal.SIGINT)
     assert proc.returncode == 128 + signal.SIGINT

@@ -135,6 +135,18 @@ def test_with_value_names_what_does_not_fit(path, message):
         (
             {
                 "axes": [
+                    {"field": "urgency.high", "values": [2.0]},
+                    {"field": "urgency.high", "values": [3.0]},
+                ]
+            },
+            "axes[1].field = 'urgency.high': expected a field no other axis sets (axes[0] sets "
+            "'urgency.high')",
+        ),
+        ({"design": "lhs", "samples": 0}, "s.toml: samples = 0: expected an integer from 1 to"),
+        ({"design": "sobol", "samples": -4}, "s.toml: samples = -4: expected an integer from 1"),
+        (
+            {
+                "axes": [
                     {"field": "urgency", "values": [{}]},
                     {"field": "urgency.high", "values": [2]},
                 ]
@@ -386,3 +398,46 @@ def test_one_process_at_a_time_in_a_folder(tmp_path, capsys):
     with folder.locked():
         assert main(["sweep", "--resume", str(folder.path), "--workers", "0"]) == 2
     assert "another market sweep is running in this folder" in capsys.readouterr().err
+
+
+# -- the scenario's optional tables (issue 10): axes reach them by their dotted paths ----------
+
+
+def test_axes_reach_the_costs_valuation_and_units_tables():
+    units = {"currency": "USD", "tokens_per_unit": 1000.0, "value": 0.5}
+    p = plan(
+        axes=[
+            {"field": "costs.per_token", "values": [0.0, 0.05]},
+            {"field": "valuation.expression", "values": ["1", "1 + 0.5*(r - 1)"]},
+            {"field": "units", "values": [units]},
+        ]
+    )
+    p.check()  # the paper's example has none of these tables: each point creates them
+    assert p.points == 4 and "costs" not in p.base and "valuation" not in p.base
+    last = p.scenario(3)
+    assert last["costs"] == {"per_token": 0.05} and last["units"] == units
+    assert last["valuation"] == {"expression": "1 + 0.5*(r - 1)"}
+
+
+def test_a_bad_value_in_an_optional_table_names_point_axis_and_field():
+    lines = problems(axes=[{"field": "costs.per_token", "values": [0.05, -1.0]}])
+    (line,) = lines
+    assert line.startswith(
+        "s.toml: point 1 (costs.per_token = -1.0), axes[0] (costs.per_token): "
+        "costs.per_token = -1.0: expected"
+    ), line
+
+
+def test_out_must_be_a_folder_that_can_be_written(tmp_path, capsys):
+    import market as mk
+
+    file = tmp_path / "file"
+    file.write_text("")
+    sweep = str(LIBRARY / "urgency_spread.toml")
+    assert main(["sweep", sweep, "--workers", "0", "--out", str(file / "runs")]) == 2
+    assert capsys.readouterr().err == f"error: --out = {file / 'runs'}: {file} is not a folder\n"
+    with pytest.raises(SweepError, match=f"^out = {file}: {file} is not a folder; expected"):
+        mk.sweep(plan(), workers=0, out=file)
+    # /proc takes no new folders, even for root (whom os.access lets write anywhere)
+    with pytest.raises(SweepError, match="^out = /proc/sweep-runs: cannot write the run folder"):
+        mk.sweep(plan(), workers=0, out="/proc/sweep-runs")

@@ -105,8 +105,8 @@ def _plot(run_dir) -> list[str]:
 
 
 def summary_rows(results) -> list[dict]:
-    """Per policy, over the sweep: points solved, revenue and share of first best (min and
-    max), and the tasks where it did not apply or failed."""
+    """Per policy, over the sweep: points solved, revenue, profit (revenue - token cost) and
+    share of first best (min and max), and the tasks where it did not apply or failed."""
     rows = []
     for name in dict.fromkeys(results.policy):
         mine = results[results.policy == name]
@@ -120,6 +120,8 @@ def summary_rows(results) -> list[dict]:
                 "failed": int((mine.status == "failed").sum()),
                 "revenue_min": _float(ok.revenue.min()),
                 "revenue_max": _float(ok.revenue.max()),
+                "profit_min": _float(ok.profit.min()),
+                "profit_max": _float(ok.profit.max()),
                 "share_of_first_best_min": _float(ok.share_of_first_best.min()),
                 "share_of_first_best_max": _float(ok.share_of_first_best.max()),
             }

@@ -4,7 +4,10 @@
   per user and the share of first-best welfare (and, with a ``baseline`` policy, revenue over
   the baseline's), one line per policy: the solver's expectation (solid, markers), and when
   simulated the realised mean (dashed) with the 95% interval of its mean over replications
-  (band). With several axes, each point of a curve is the mean over the other axes.
+  (band). With several axes, each point of a curve is the mean over the other axes. The
+  title is the sweep's ``description`` when it has one (the question the sweep answers).
+  When tokens cost something (``costs.per_token`` > 0 at some point), profit per user
+  (revenue - token cost) is drawn too, after revenue.
 - ``sweep_heatmap.png`` (:func:`draw_sweep_heatmap`, two axes or more): the expected measures
   on the first two axes, one column per policy, one colour scale per measure.
 
@@ -45,7 +48,13 @@ MAX_TICKS = 10
 
 
 def _measures(data: SweepData) -> list[str]:
-    base = ["revenue", "share_of_first_best"]
+    """Revenue (and profit, when tokens cost something), the share of first best, and the
+    edge over the baseline."""
+    base = (
+        ["revenue", "profit", "share_of_first_best"]
+        if data.costly
+        else ["revenue", "share_of_first_best"]
+    )
     return [*base, "edge"] if data.baseline is not None else base
 
 
@@ -119,7 +128,10 @@ def draw_sweep_axes(sweep_dir: str | os.PathLike | SweepData) -> Figure:
             for col, measure in enumerate(measures):
                 _axis_panel(axes[row, col], data, field, measure, colors, markers)
         over = " (each point: the mean over the other axes)" if len(data.axes) > 1 else ""
-        fig.suptitle(f"{data.name}: revenue and share of first best along each axis{over}")
+        title = f"{data.name}: revenue and share of first best along each axis{over}"
+        if data.description:  # the sweep's question, when its file states one
+            title = f"{data.name}: {data.description}{over}"
+        fig.suptitle(title)
         fig.legend(handles=_legend(data, colors, markers), loc="outside lower center",
                    ncols=min(len(data.policies) + 2, 5), fontsize="small")  # fmt: skip
     return fig
@@ -150,7 +162,7 @@ def draw_sweep_heatmap(sweep_dir: str | os.PathLike | SweepData) -> Figure | Non
     if len(data.axes) < 2:
         return None
     fields = (data.axes[0]["field"], data.axes[1]["field"])
-    measures, policies = _measures(data)[:2], data.policies
+    measures, policies = _measures(data)[: 3 if data.costly else 2], data.policies
     grids = {(m, p): heat(data, p, m, fields) for m in measures for p in policies}
     width, height = max(3.2 * len(policies) + 1.5, 8.0), 3.4 * len(measures) + 1.2
     with figure(None, width=width, height=height, nrows=len(measures), ncols=len(policies),

@@ -36,6 +36,12 @@ __all__ = [
 #: Measures drawn: label, expected column, realised column and its standard error column.
 MEASURES = {
     "revenue": ("revenue per user", "revenue", "realized_revenue", "realized_revenue_se"),
+    "profit": (
+        "profit per user (revenue - token cost)",
+        "profit",
+        "realized_profit",
+        "realized_profit_se",
+    ),  # fmt: skip
     "share_of_first_best": ("share of first-best welfare", "share_of_first_best", None, None),
     "edge": ("revenue / baseline's revenue", "revenue", "realized_revenue", None),
 }
@@ -65,6 +71,12 @@ class SweepData:
     simulated: bool
     baseline: str | None
     results: pd.DataFrame
+    description: str = ""
+
+    @property
+    def costly(self) -> bool:
+        """Whether tokens cost something at some point (then profit differs from revenue)."""
+        return "cost" in self.results.columns and bool((self.results.cost.fillna(0) != 0).any())
 
     @property
     def policies(self) -> list[str]:
@@ -97,7 +109,8 @@ def load_sweep_run(path: str | os.PathLike | SweepData) -> SweepData:
         raise ValueError(f"{path / 'results.parquet'}: missing axis column(s) {', '.join(missing)}")
     simulated = "realized_revenue" in results.columns
     data = SweepData(path, str(meta.get("name", path.name)), str(meta.get("design", "grid")),
-                     axes, int(meta.get("replications", 1)), simulated, None, results)  # fmt: skip
+                     axes, int(meta.get("replications", 1)), simulated, None, results,
+                     str(meta.get("description") or ""))  # fmt: skip
     return _with_baseline(data, meta.get("baseline"))
 
 

@@ -4,7 +4,8 @@ scheduler.
 - ``workers = 0``: in this process, one task after the other (for debugging, and the
   reference the tests compare the clusters against);
 - ``workers = N``: a :class:`distributed.LocalCluster` of N worker processes with one thread
-  each (the package's linear algebra is on tiny matrices: processes, not threads);
+  each (the package's linear algebra is on tiny matrices: processes, not threads), forked
+  from a fork server that has imported the package once (:func:`start_method`);
 - ``scheduler = "tcp://host:port"`` (or a scheduler file, or a :class:`distributed.Client`):
   an existing cluster, started with ``dask scheduler`` and ``dask worker``.
 
@@ -29,6 +30,7 @@ from market.sweep.tasks import Task, run_chunk, worker_versions
 
 __all__ = [
     "CHUNKS_PER_SLOT",
+    "FORKSERVER_PRELOAD",
     "MAX_CHUNK",
     "QUIET",
     "WORKERS_PER_CORE",
@@ -38,6 +40,7 @@ __all__ = [
     "default_workers",
     "executor",
     "max_workers",
+    "start_method",
 ]
 
 #: Chunks per worker thread the tasks are split into (for balance at the end of a sweep), and
@@ -58,6 +61,10 @@ QUIET = {
 }
 #: Most local worker processes per core (tasks use a core each: more only share them).
 WORKERS_PER_CORE = 4
+#: What the fork server of a local cluster imports once: each worker process forks from it,
+#: so that no worker imports them again (a worker then starts in a fraction of a second
+#: rather than the seconds an import of the package, SciPy and Dask takes).
+FORKSERVER_PRELOAD = ("distributed", "numpy", "scipy", "pandas", "market.api", "market.sweep.tasks")
 
 
 def default_workers() -> int:
@@ -180,15 +187,41 @@ def executor(workers: int | None, scheduler, prefix: str = ""):
     import dask
     from distributed import Client, LocalCluster
 
-    with (
-        dask.config.set(QUIET),
-        LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True,
-            dashboard_address=None, silence_logs=logging.ERROR,
-        ) as cluster,
-        Client(cluster, set_as_default=False) as client,
-    ):  # fmt: skip
-        yield OnDask(client, workers)
+    with dask.config.set({**QUIET, **start_method()}):
+        try:
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True,
+                dashboard_address=None, silence_logs=logging.ERROR,
+            )  # fmt: skip
+        except RuntimeError as exc:  # most often: a script without `if __name__ == "__main__":`
+            raise SweepError(
+                f"{prefix}workers = {workers}: the local Dask cluster did not start ({exc}); in "
+                'a script, call the sweep under `if __name__ == "__main__":`, or use 0 workers'
+            ) from None
+        with cluster, Client(cluster, set_as_default=False) as client:
+            yield OnDask(client, workers)
+
+
+def start_method() -> dict:
+    """Dask's configuration for local workers forked from a fork server that has imported
+    :data:`FORKSERVER_PRELOAD` (empty where there is no fork server: Dask's default, spawn).
+
+    The fork server is single-threaded (unlike this process, whose Dask client runs a thread),
+    so forking from it is safe; a worker still gets this process's configuration from its
+    nanny, and computes what a spawned one would, to the last digit (the tests compare).
+    The preload is the process's: set before its fork server starts, it replaces any other."""
+    import multiprocessing
+
+    import dask
+    from distributed.utils import get_mp_context
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():  # pragma: no cover
+        return {}
+    config = {"distributed.worker.multiprocessing-method": "forkserver"}
+    with dask.config.set(config):
+        get_mp_context()  # Dask sets its own preload list once: before ours, not after
+    multiprocessing.get_context("forkserver").set_forkserver_preload(list(FORKSERVER_PRELOAD))
+    return config
 
 
 @contextmanager

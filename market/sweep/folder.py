@@ -31,7 +31,7 @@ from market.io.rundir import RunFolder, remove_stale, run_name
 from market.sweep.spec import SweepError
 from market.sweep.tables import points_table, results_schema, sort_results
 
-__all__ = ["SWEEP_FILES", "SweepFolder"]
+__all__ = ["SWEEP_FILES", "SweepFolder", "check_root"]
 
 #: The files of a finished sweep folder.
 SWEEP_FILES = ("sweep.toml", "scenario.toml", "points.parquet", "results.parquet", "metadata.json")
@@ -62,6 +62,22 @@ def write_json(path: Path, data: dict) -> None:
     _write_atomic(path, (json.dumps(data, indent=2, allow_nan=False) + "\n").encode())
 
 
+def check_root(root, option: str = "--out") -> Path:
+    """``root`` (the folder of runs) exists or can be created, and can be written into: a
+    :class:`SweepError` naming ``option`` otherwise (checked before any work)."""
+    text = os.fspath(root)
+    if not text:
+        raise SweepError(f"{option} = '': expected a folder to write runs into")
+    probe = Path(text)
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise SweepError(f"{option} = {text}: {probe} is not a folder; expected a folder of runs")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise SweepError(f"{option} = {text}: {probe} is not writable")
+    return Path(text)
+
+
 class SweepFolder:
     """A sweep's run folder (see the module docstring); :meth:`create` or :meth:`open` it."""
 
@@ -74,20 +90,26 @@ class SweepFolder:
         return self.path / "parts"
 
     @classmethod
-    def create(cls, root, plan, metadata: dict, stale=None) -> SweepFolder:
+    def create(cls, root, plan, metadata: dict, stale=None, option: str = "--out") -> SweepFolder:
         """A new folder under ``root`` holding the plan; ``stale(paths)`` hears of the
-        temporary folders of killed processes removed first."""
-        removed = remove_stale(root)
-        if removed and stale is not None:
-            stale(removed)
-        with RunFolder(root, run_name(plan.name, datetime.now().astimezone())) as folder:
-            tmp = folder.tmp
-            (tmp / "sweep.toml").write_text(plan.sweep_text, encoding="utf-8")
-            (tmp / "scenario.toml").write_text(plan.base_text, encoding="utf-8")
-            pq.write_table(points_table(plan), tmp / "points.parquet")
-            (tmp / "parts").mkdir()
-            write_json(tmp / "metadata.json", {"kind": KIND, "status": "running", **metadata})
-            return cls(folder.commit())
+        temporary folders of killed processes removed first (a :class:`SweepError` naming
+        ``option`` if it cannot be written)."""
+        try:
+            removed = remove_stale(root)
+            if removed and stale is not None:
+                stale(removed)
+            with RunFolder(root, run_name(plan.name, datetime.now().astimezone())) as folder:
+                tmp = folder.tmp
+                (tmp / "sweep.toml").write_text(plan.sweep_text, encoding="utf-8")
+                (tmp / "scenario.toml").write_text(plan.base_text, encoding="utf-8")
+                pq.write_table(points_table(plan), tmp / "points.parquet")
+                (tmp / "parts").mkdir()
+                write_json(tmp / "metadata.json", {"kind": KIND, "status": "running", **metadata})
+                return cls(folder.commit())
+        except OSError as exc:
+            raise SweepError(
+                f"{option} = {root}: cannot write the run folder ({exc.strerror or exc})"
+            ) from None
 
     @classmethod
     def open(cls, path, option: str = "--resume") -> SweepFolder:

@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 from market.sweep.execute import chunk_size, default_workers, executor, max_workers
-from market.sweep.folder import KIND, SweepFolder
+from market.sweep.folder import KIND, SweepFolder, check_root
 from market.sweep.plan import SweepPlan, load_sweep, plan_of
 from market.sweep.spec import SweepError
 from market.sweep.tables import results_table, sort_results
@@ -147,6 +147,8 @@ def run_sweep(
     if resume is not None and out is not None:
         raise SweepError(f"{prefix}out = {out}: not with {prefix}resume (the sweep continues "
                          "in its folder)")  # fmt: skip
+    if out is not None:
+        check_root(out, f"{prefix}out")
     if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
         raise SweepError(f"{prefix}chunk = {chunk}: expected an integer >= 1")
     plan, folder = _plan_and_folder(sweep, resume, prefix)
@@ -163,7 +165,7 @@ def run_sweep(
             return _finished(plan, folder, session, 0)
     with executor(workers, scheduler, prefix) as ex:  # before the folder: a bad cluster
         if folder is None and out is not None:  # writes nothing
-            folder = SweepFolder.create(out, plan, _base_metadata(plan), stale)
+            folder = SweepFolder.create(out, plan, _base_metadata(plan), stale, f"{prefix}out")
         if folder is not None and on_folder is not None:
             on_folder(folder.path)
         with folder.locked(f"{prefix}resume") if folder is not None else nullcontext():

@@ -243,7 +243,8 @@ class SweepSpec(_Table):
         if not grid:
             if self.samples is None:
                 raise fail(f"missing (required with design = {self.design!r})", "samples")
-            _count(self.samples, 1, MAX_POINTS)
+            if not 1 <= self.samples <= MAX_POINTS:
+                raise fail(f"expected an integer from 1 to {MAX_POINTS}", "samples", self.samples)
         for i, axis in enumerate(self.axes):
             num = None if axis.range is None else axis.range.num
             where = ("axes", i, "range", "num")

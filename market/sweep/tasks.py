@@ -40,6 +40,8 @@ __all__ = [
 SOLVED_COLUMNS = (
     "first_best_welfare",
     "revenue",
+    "cost",
+    "profit",
     "user_surplus",
     "welfare",
     "share_of_first_best",
@@ -50,6 +52,10 @@ SOLVED_COLUMNS = (
 SIMULATED_COLUMNS = (
     "realized_revenue",
     "realized_revenue_se",
+    "realized_cost",
+    "realized_cost_se",
+    "realized_profit",
+    "realized_profit_se",
     "realized_user_surplus",
     "realized_user_surplus_se",
     "realized_welfare",
@@ -150,10 +156,11 @@ def run_task(task: Task, solved: dict | None = None) -> list[dict]:
             )
     except Exception as exc:  # noqa: BLE001 - recorded with the reason; the sweep goes on
         return [_row(task, s["name"], s["kind"], "failed", _reason(exc)) for s in specs]
-    return _records(task, specs, solution, run)
+    per_token = float(getattr(getattr(scenario, "costs", None), "per_token", 0.0))
+    return _records(task, specs, solution, run, per_token)
 
 
-def _records(task: Task, specs, solution, run) -> list[dict]:
+def _records(task: Task, specs, solution, run, per_token: float = 0.0) -> list[dict]:
     solved = {p.name: p for p in solution.policies}
     simulated = {} if run is None else {item.policy.name: item for item in run.runs}
     missing = {u.name: u.reason for u in solution.unavailable}
@@ -164,7 +171,7 @@ def _records(task: Task, specs, solution, run) -> list[dict]:
             rows.append(_row(task, name, kind, "unavailable", missing.get(name, "not solved")))
             continue
         row = _row(task, name, kind, "ok", None)
-        row.update(_solved(solution, solved[name]))
+        row.update(_solved(solution, solved[name], per_token))
         if name in simulated:
             row.update(_realized(simulated[name]))
         rows.append(row)
@@ -193,11 +200,19 @@ def _row(task: Task, name: str, kind: str, status: str, reason: str | None) -> d
     return row
 
 
-def _solved(solution, policy) -> dict:
+def _solved(solution, policy, per_token: float = 0.0) -> dict:
+    """The solver's expected values per user. ``cost`` is the platform's token cost, :math:`c`
+    (``costs.per_token``) times the tokens served (Section 2.1), and ``profit`` = revenue -
+    cost: the solver's ``token_cost`` and ``profit`` when it reports them, else computed
+    from ``per_token`` (zero cost, profit = revenue, without a ``[costs]`` table)."""
     fb = float(solution.first_best_welfare)
+    revenue = float(policy.revenue)
+    cost = float(getattr(policy, "token_cost", per_token * float(policy.tokens_per_user)))
     return {
         "first_best_welfare": fb,
-        "revenue": float(policy.revenue),
+        "revenue": revenue,
+        "cost": cost,
+        "profit": float(getattr(policy, "profit", revenue - cost)),
         "user_surplus": float(policy.user_surplus),
         "welfare": float(policy.welfare),
         "share_of_first_best": float(policy.welfare) / fb if fb > 0 else math.nan,
@@ -212,10 +227,16 @@ def _realized(item) -> dict:
     real, outcomes = item.realized, item.outcomes
     bought = Estimate.of(np.asarray(outcomes.bought, dtype=float))
     tokens = Estimate.of(np.asarray(outcomes.tokens, dtype=float))
+    cost = getattr(real, "cost", None) or Estimate(0.0, 0.0)
+    profit = getattr(real, "profit", None) or real.revenue
     return {
         "users": int(real.users),
         "realized_revenue": real.revenue.mean,
         "realized_revenue_se": real.revenue.se,
+        "realized_cost": cost.mean,
+        "realized_cost_se": cost.se,
+        "realized_profit": profit.mean,
+        "realized_profit_se": profit.se,
         "realized_user_surplus": real.user_surplus.mean,
         "realized_user_surplus_se": real.user_surplus.se,
         "realized_welfare": real.welfare.mean,
