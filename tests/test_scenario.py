@@ -171,7 +171,7 @@ MALFORMED = {
     "unknown top-level key": (
         scenario_text(top="foo = 1"),
         r"foo: unknown key; expected one of: name, description, seed, information, urgency, "
-        r"market, users, platform, policies$",
+        r"market, users, platform, valuation, costs, units, policies$",
     ),
     "unknown nested key": (
         scenario_text(information(tokenrate="1")),
@@ -217,7 +217,8 @@ MALFORMED = {
     ),
     "unknown entropy": (
         scenario_text(information(entropy='"tsallis"')),
-        r"information\.entropy = 'tsallis': expected 'quadratic', 'shannon' or 'mahalanobis'$",
+        r"information\.entropy = 'tsallis': expected 'quadratic', 'shannon', 'mahalanobis' or "
+        r"'power'$",
     ),
     "mahalanobis without matrix": (
         scenario_text(information(entropy='"mahalanobis"')),
