@@ -82,7 +82,8 @@ def market(*args: str, **kwargs) -> subprocess.CompletedProcess:
 
 
 class Server:
-    """``market dashboard`` in a child process, on a port the system picks."""
+    """``market dashboard`` in a child process, on a port the system picks; :meth:`ready`
+    waits until it serves (it starts while the first tests of the module run)."""
 
     def __init__(self, *args: str) -> None:
         self.process = subprocess.Popen(
@@ -93,16 +94,22 @@ class Server:
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
+        self.url = None
+
+    def ready(self) -> Server:
+        if self.url is not None:
+            return self
         line = self.process.stdout.readline()
         found = re.search(r"http://localhost:(\d+)/", line)
         assert found, (line, self.process.stderr.read() if self.process.poll() else "")
         self.port = int(found.group(1))
-        self.url = found.group(0)
         deadline = time.time() + START
         while not self._listening():
             assert self.process.poll() is None, self.process.stderr.read()
             assert time.time() < deadline, f"the server did not start in {START} s"
             time.sleep(0.1)
+        self.url = found.group(0)
+        return self
 
     def _listening(self) -> bool:
         with socket.socket() as sock:
@@ -161,12 +168,18 @@ def test_a_taken_port_exits_2_naming_it(capsys):
     assert capsys.readouterr().err.startswith(f"error: --port = {port} on --host = localhost: ")
 
 
-@pytest.fixture(scope="module")
-def server():
-    """One server for the tests of this module (the last one stops it)."""
+@pytest.fixture(scope="module", autouse=True)
+def booting():
+    """One server for the tests of this module, started with the module (the last test
+    stops it)."""
     running = Server(str(PAPER))
     yield running
     running.kill()
+
+
+@pytest.fixture
+def server(booting):
+    return booting.ready()
 
 
 def test_the_server_serves_the_page(server):
@@ -180,13 +193,16 @@ def test_the_server_serves_the_page(server):
 @pytest.mark.skipif(WHY_NO_BROWSER is not None, reason=WHY_NO_BROWSER or "")
 def test_the_page_in_a_real_browser(server, tmp_path):
     """Open the page, change the urgency's upper bound, wait for the table, and find the
-    optimal menu's revenue the API gives for the same scenario; screenshot; no errors."""
+    optimal menu's revenue the API gives for the same scenario; screenshot; no errors.
+
+    With ``DASHBOARD_SCREENSHOT=path``, the page as it opens on the paper's example is also
+    saved there (the README's ``docs/dashboard.png``)."""
     from playwright.sync_api import expect, sync_playwright
 
     data = tomllib.loads(PAPER.read_text())
     data["urgency"]["high"] = 2.5
     want = f"{mk.solve(data, ['optimal token menu'])['optimal token menu'].revenue:.7g}"
-    shot = Path(os.environ.get("DASHBOARD_SCREENSHOT", tmp_path / "dashboard.png"))
+    shot = tmp_path / "dashboard.png"
     errors: list[str] = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch_persistent_context(
@@ -205,6 +221,9 @@ def test_the_page_in_a_real_browser(server, tmp_path):
         page.goto(server.url)
         cell = page.locator(CELL)
         expect(cell).to_have_text(PAPER_REVENUE, timeout=LOAD * 1000)
+        if os.environ.get("DASHBOARD_SCREENSHOT"):
+            page.locator("canvas, svg.marks").first.wait_for(timeout=LOAD * 1000)  # a chart
+            page.screenshot(path=os.environ["DASHBOARD_SCREENSHOT"])
         field = page.get_by_label("upper bound r̄")
         field.fill("2.5")
         start = time.perf_counter()
@@ -212,7 +231,6 @@ def test_the_page_in_a_real_browser(server, tmp_path):
         expect(cell).to_have_text(want, timeout=UPDATE * 1000)
         took = time.perf_counter() - start
         expect(page.get_by_text("solving…")).to_have_count(0)
-        shot.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(shot))
         browser.close()
     print(f"control change -> updated table in the browser: {took:.2f} s")

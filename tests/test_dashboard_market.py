@@ -40,7 +40,9 @@ def run_to_end(model) -> int:
     return steps
 
 
-@pytest.mark.parametrize("policy", ["optimal token menu", "2 tiers"])
+@pytest.mark.parametrize(
+    "policy", ["optimal token menu", pytest.param("2 tiers", marks=pytest.mark.slow)]
+)
 def test_a_live_run_is_the_agent_based_run_of_the_api(small, policy):
     scenario, solution = small
     live = mk.LiveMarket(scenario, solution[policy])
@@ -59,6 +61,7 @@ def test_a_live_run_is_the_agent_based_run_of_the_api(small, policy):
     np.testing.assert_allclose(frame["expected_revenue"], expected, rtol=1e-12)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["congested_launch.toml", "noisy_market.toml"])
 def test_a_live_run_follows_the_scenarios_market(name):
     # A finite capacity shared by processor sharing; users choosing by a logit with noise.

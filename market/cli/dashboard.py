@@ -3,6 +3,8 @@
 Starts Solara's server (uvicorn) with the app :mod:`market.dashboard.app` on the scenario
 file (default: the paper's example, ``scenarios/paper_example.toml``), prints the address
 and serves until Ctrl-C, SIGTERM or SIGHUP, which stop it cleanly (exit 128 + the signal).
+While the server starts, a thread imports the app and solves the scenario, so that the
+first page opens on a solution already at hand.
 A scenario that does not load, or a port that is taken, exits 2 before anything starts.
 Solara, uvicorn and the app are imported only when the command runs.
 """
@@ -14,6 +16,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 from pathlib import Path
 
 from market.cli.errors import UsageError
@@ -53,6 +56,7 @@ def command(args: argparse.Namespace) -> int:
     _warn_missing_assets()
     server = _server(args.host, port)
     signal.signal(signal.SIGHUP, server.handle_exit)  # like SIGTERM: a clean shutdown
+    threading.Thread(target=_warm, args=(str(path.resolve()),), daemon=True).start()
     print(f"market dashboard: {path} at http://{args.host}:{port}/ (Ctrl-C stops it)", flush=True)
     try:
         server.run()
@@ -91,6 +95,17 @@ def _warn_missing_assets() -> None:
             "install them first: python -m market.dashboard.assets",
             file=sys.stderr,
         )
+
+
+def _warm(path: str) -> None:
+    """Import the app and solve its first scenario while the server starts (a failure here
+    only means the first page solves it itself)."""
+    try:
+        from market.dashboard.app import warm
+
+        warm(path)
+    except Exception:  # noqa: BLE001 - the page reports its own problems
+        pass
 
 
 def _server(host: str, port: int):

@@ -27,7 +27,7 @@ from market.dashboard.settings import check, parse_toml
 from market.dashboard.tables import ScenarioEditor
 from market.dashboard.units import Units
 
-__all__ = ["Dashboard", "Page"]
+__all__ = ["Dashboard", "Page", "warm"]
 
 #: The column of controls: its own scroll bar beside the results.
 CONTROLS_STYLE = {
@@ -54,6 +54,39 @@ class Origin:
     default_set: bool
 
 
+class Settings:
+    """The settings as the controls see them: ``value`` and ``set`` of the page's reactive
+    dictionary, without subscribing each control to it.
+
+    A control that read the reactive variable itself would be re-rendered on its own for
+    every change, one render pass of the whole page per control (dozens per change, seconds
+    on a page of this size). Through this view, the controls are re-rendered in the page's
+    one pass: two views are equal while they show the same dictionary (the edits of
+    :mod:`market.dashboard.edits` make a new one), so a change reaches every control at once.
+    """
+
+    def __init__(self, reactive) -> None:
+        self._reactive = reactive
+        self._shown = reactive.peek()
+
+    @property
+    def value(self) -> dict:
+        return self._reactive.peek()
+
+    def set(self, value: dict) -> None:
+        self._reactive.set(value)
+
+    def __eq__(self, other) -> bool:
+        return (
+            isinstance(other, Settings)
+            and other._reactive is self._reactive
+            and other._shown is self._shown
+        )
+
+    def __hash__(self) -> int:
+        return hash((id(self._reactive), id(self._shown)))
+
+
 def origin_of(data: dict, name: str) -> Origin:
     stem = Path(name).stem
     candidates, default_set = edits.candidates_of(data, check(data, stem).scenario)
@@ -73,6 +106,16 @@ def start(path: str | None) -> tuple[dict, Origin, str | None]:
     return (data or {}), origin_of(data or {}, name), problem
 
 
+def warm(path: str | None) -> None:
+    """Solve the scenario the page opens on ahead of the first visit (``market dashboard``
+    calls it in a thread while the server starts): the first page then finds the solution
+    remembered by :func:`market.dashboard.solving.solve`, under the key it will ask for."""
+    data, origin, _ = start(path)
+    checked = check(data, origin.default_name)
+    if checked.scenario is not None:
+        solving.solve(checked.key, checked.scenario)
+
+
 @solara.component
 def Dashboard(path: str | None = None):
     """The whole page for the scenario file at ``path``."""
@@ -88,10 +131,14 @@ def Dashboard(path: str | None = None):
         dependencies=[checked.key],
         raise_error=False,
     )
-    last = solara.use_ref(None)
+    last = solara.use_ref(None)  # the last settings solved: their table stays on show
     tab = solara.use_reactive(0)
+    failed = None  # the current settings, valid, but the solver could not deliver
     if task.finished and task.value is not None:
-        last.current = task.value
+        if task.value.solution is not None:
+            last.current = task.value
+        else:
+            failed = task.value
 
     def load(name: str, text: str | None, problem: str | None) -> None:
         new, why = (None, f"{name}: {problem}") if text is None else parse_toml(text, name)
@@ -115,17 +162,22 @@ def Dashboard(path: str | None = None):
                 solara.Text(name, style={"font-size": "1.3rem", "font-weight": "600"})
                 FilePanel(checked, name, path, load, error.value, reset)
                 o = origin.value
-                ScenarioEditor(data, checked.problems, o.candidates, o.default_set)
+                ScenarioEditor(Settings(data), checked.problems, o.candidates, o.default_set)
         with solara.Column(style={"flex": "1 1 auto", "min-width": "0"}):
-            units = Units.of(data.value)
+            solved = last.current
+            units = Units.of_scenario(solved.scenario) if solved else Units.of(data.value)
             title = f"token-market · {name}"
-            Results(tab, title, task.pending, last.current, len(checked.problems), units)
+            invalid = len(checked.problems)
+            Results(tab, title, task.pending, last.current, failed, invalid, units)
 
 
 @solara.component
-def Results(tab: solara.Reactive, title: str, pending: bool, solved, invalid: int, units: Units):
-    """Two tabs: the mechanism, and the market running (for the last solution); only the
-    open one is rendered. The app bar's title is ``title`` (SolaraViz sets its own)."""
+def Results(
+    tab: solara.Reactive, title: str, pending: bool, solved, failed, invalid: int, units: Units
+):
+    """Two tabs: the mechanism, and the market running (for the last solution ``solved``;
+    ``failed``: the current settings, if the solver could not deliver them); only the open
+    one is rendered. The app bar's title is ``title`` (SolaraViz sets its own)."""
     solara.v.Tabs(
         v_model=tab.value,
         on_v_model=lambda i: tab.set(i or 0),
@@ -135,7 +187,7 @@ def Results(tab: solara.Reactive, title: str, pending: bool, solved, invalid: in
         with solara.AppBar():
             solara.AppBarTitle(title)
     if tab.value == 0:
-        MechanismView(pending, solved, invalid, units)
+        MechanismView(pending, solved, invalid, units, failed)
     elif solved is None or solved.solution is None:
         solara.Info("The market runs once the scenario is solved.")
     else:

@@ -67,7 +67,11 @@ def menu_chart(points: list[dict], pooled: list[dict], units: Units, title: str)
     capped = frame[frame["token_cap"].notna() & (frame["token_cap"] > 0)]
     caps = capped["token_cap"].to_numpy(dtype=float)
     wide = caps.size > 1 and caps.max() / caps.min() > LOG_RATIO
-    x = alt.X("urgency:Q", title="urgency r", scale=alt.Scale(zero=False, nice=False))
+    x = alt.X(
+        "urgency:Q",
+        title=f"urgency r (per {units.time_label})",
+        scale=alt.Scale(zero=False, nice=False),
+    )
     cap_title = f"token cap ({units.tokens_label}{', log scale' if wide else ''})"
     cap = (
         alt.Chart(capped)

@@ -57,10 +57,11 @@ def ScalarControl(spec: FieldSpec, path: tuple, data: solara.Reactive, problems:
         solara.Text(f"{label} = {show_value('text', value)} (edit it in the scenario file)")
         Messages(errors)
     else:
-        hint = " · ".join(s for s in (spec.bounds.hint(), hints.help_for(path)) if s)
+        hint = " · ".join(s for s in (spec.bounds.hint(spec.kind), hints.help_for(path)) if s)
+        text = show_value(spec.kind, value)
         solara.InputText(
             label,
-            value=show_value(spec.kind, value),
+            value=text,
             on_value=lambda text: change(parse_text(spec.kind, text)),
             error=" · ".join(errors) if errors else False,
             message=hint or None,

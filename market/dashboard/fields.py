@@ -52,9 +52,18 @@ class Bounds:
     lt: float | None = None
     le: float | None = None
     min_items: int | None = None
+    max_items: int | None = None
 
-    def hint(self) -> str:
-        """The limits as a short text: ``> 0``, ``from 1 to 10``, ``at least 1 item``."""
+    def hint(self, kind: str = "") -> str:
+        """The limits as a short text: ``> 0``, ``from 1 to 10``, ``at least 1 item``, and
+        for a ``text`` (``kind``) ``1 to 12 characters``."""
+        if kind == "text":
+            low, high = self.min_items, self.max_items
+            if low and high:
+                return f"{low} to {high} characters"
+            if low or high:
+                return f"at {'least' if low else 'most'} {low or high} characters"
+            return ""
         low = f"> {self.gt:g}" if self.gt is not None else None
         low = f">= {self.ge:g}" if self.ge is not None else low
         high = f"< {self.lt:g}" if self.lt is not None else None
@@ -227,6 +236,8 @@ def _bounds(metadata) -> Bounds:
                 found[name] = float(value)
         if getattr(item, "min_length", None) is not None:
             found["min_items"] = int(item.min_length)
+        if getattr(item, "max_length", None) is not None:
+            found["max_items"] = int(item.max_length)
     return Bounds(**found)
 
 

@@ -12,7 +12,15 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["PRESENT", "default_for", "help_for", "hint_path", "label_for", "visible"]
+__all__ = [
+    "PRESENT",
+    "default_for",
+    "first_table",
+    "help_for",
+    "hint_path",
+    "label_for",
+    "visible",
+]
 
 #: ``VISIBLE_WHEN`` condition: the other key is given (not left out).
 PRESENT = object()
@@ -27,6 +35,7 @@ LABELS = {
     "information.entropy": "entropy H",
     "information.token_rate": "token rate χ",
     "information.matrix": "matrix A",
+    "information.alpha": "exponent α",
     "urgency": "urgency r ~ G",
     "urgency.distribution": "distribution G",
     "urgency.low": "lower bound r̲",
@@ -42,8 +51,18 @@ LABELS = {
     "market.arrival_rate": "arrival rate λ",
     "market.capacity": "capacity K",
     "users.temperature": "logit temperature β",
+    "market.discipline": "discipline",
+    "costs": "costs",
     "costs.per_token": "cost per token c",
-    "valuation.expression": "valuation q(r)",
+    "valuation": "valuation q(r)",
+    "valuation.expression": "valuation q(r) =",
+    "valuation.urgency": "or: urgencies r of points",
+    "valuation.value": "and: values q(r) at them",
+    "units": "units",
+    "units.currency": "currency",
+    "units.time": "one unit of model time",
+    "units.tokens_per_unit": "real tokens per model token",
+    "units.value": "value of a solved task (q = 1), in currency",
     "policies": "policies to compare",
 }
 
@@ -53,13 +72,26 @@ HELP = {
     "information.token_rate": "information produced per unit of time (Info.)",
     "information.matrix": "H = ½ μᵀAμ; rows separated by ';', entries by ','",
     "information.prior": "one probability per state, summing to 1",
+    "information.alpha": "H = |μ − ½|^α, α ≥ 2 (2 states only)",
     "market.users": "users the market simulates",
     "market.capacity": "tokens per unit of time; empty: unlimited",
+    "market.discipline": "how a finite capacity is shared",
+    "costs.per_token": "model units: a solved task at q = 1 is worth 1",
+    "valuation.expression": "a formula in r: + - * / ^, exp, log, sqrt, tanh, min, max",
+    "valuation.urgency": "instead of a formula: points (r, q), a monotone cubic",
+    "units.tokens_per_unit": "real tokens in one model token (one unit of χT)",
+    "units.value": "what a solved task is worth at q = 1",
+}
+
+#: The first keys of an optional table when its box is ticked (beyond its required keys).
+FIRST_TABLES: dict[str, dict] = {
+    "valuation": {"expression": "1 + 0.5*(r - 1)"},  # economics.py's example
 }
 
 #: A key shown only when another key of its table has a value (else left out of the file).
 VISIBLE_WHEN: dict[str, tuple[str, Any]] = {
     "information.matrix": ("entropy", "mahalanobis"),
+    "information.alpha": ("entropy", "power"),
     "users.temperature": ("choice", "logit"),
     "market.discipline": ("capacity", PRESENT),
     "market.anticipate": ("capacity", PRESENT),
@@ -81,6 +113,7 @@ def _number(table: Mapping, key: str, fallback: float) -> float:
 #: First values of keys that have no default in the schema, from the rest of their table.
 DEFAULTS: dict[str, Callable[[Mapping], Any]] = {
     "information.matrix": _identity,
+    "information.alpha": lambda table: 2.0,
     "users.temperature": lambda table: 0.01,
     "urgency.low": lambda table: 1.0,
     "urgency.high": lambda table: max(2.0, _number(table, "low", 1.0) + 1.0),
@@ -89,6 +122,9 @@ DEFAULTS: dict[str, Callable[[Mapping], Any]] = {
     "urgency.a": lambda table: 2.0,
     "urgency.b": lambda table: 2.0,
     "urgency.weight": lambda table: 1.0,
+    "units.currency": lambda table: "USD",
+    "units.tokens_per_unit": lambda table: 1000.0,
+    "units.value": lambda table: 1.0,
 }
 
 
@@ -134,3 +170,8 @@ def default_for(path: tuple, table: Mapping) -> Any:
     """A first value for the key at ``path`` from the rest of its table, or None."""
     make = DEFAULTS.get(hint_path(path))
     return None if make is None else make(table)
+
+
+def first_table(path: tuple) -> dict:
+    """The keys an optional table starts with when it is added (besides its required ones)."""
+    return dict(FIRST_TABLES.get(hint_path(path), {}))

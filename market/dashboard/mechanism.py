@@ -14,6 +14,7 @@ from market.dashboard.controls import Messages
 from market.dashboard.solving import (
     Solved,
     comparison_rows,
+    cost_per_token,
     menu_records,
     optimal_policy,
     stopping_records,
@@ -23,12 +24,15 @@ from market.dashboard.units import Units
 __all__ = ["ComparisonTable", "MechanismView", "Status"]
 
 
-def columns(units: Units) -> list[tuple[str, str]]:
-    """The table's columns: key of :func:`comparison_rows` and header (with units)."""
+def columns(units: Units, costs: bool = False) -> list[tuple[str, str]]:
+    """The table's columns: key of :func:`comparison_rows` and header (with units); the
+    token cost and the profit when the scenario has a cost per token (``costs``)."""
     money = f"{units.money_label}/user"
+    paid = [("cost", f"token cost ({money})"), ("profit", f"profit ({money})")] if costs else []
     return [
         ("policy", "policy"),
         ("revenue", f"revenue ({money})"),
+        *paid,
         ("user_surplus", f"user surplus ({money})"),
         ("welfare", f"welfare ({money})"),
         ("share_of_first_best", "share of first best"),
@@ -38,12 +42,13 @@ def columns(units: Units) -> list[tuple[str, str]]:
 
 
 @solara.component
-def ComparisonTable(solution, units: Units):
-    """Every solved policy: revenue, user surplus, welfare, share of first-best welfare,
-    participation and tokens per user (a plain table: ``tr[data-policy]``,
-    ``td[data-column]``)."""
+def ComparisonTable(solution, units: Units, cost: float = 0.0):
+    """Every solved policy: revenue (token cost and profit with a cost per token), user
+    surplus, welfare, share of first-best welfare, participation and tokens per user (a plain
+    table: ``tr[data-policy]``, ``td[data-column]``); ``cost`` is the scenario's cost per
+    model token."""
     rows = comparison_rows(solution, units)
-    heads = columns(units)
+    heads = columns(units, costs=cost > 0)
     head = solara.v.Html(
         tag="thead",
         children=[
@@ -69,11 +74,13 @@ def ComparisonTable(solution, units: Units):
         children=[head, solara.v.Html(tag="tbody", children=body)],
     )
     best = units.money(solution.first_best_welfare)
-    solara.Text(
-        f"first-best welfare {best:.7g} {units.money_label}/user · E[τ] = "
-        f"{solution.expected_time:.4g} ({units.time_label})",
-        style={"font-size": "0.85rem", "opacity": "0.8"},
-    )
+    notes = [
+        f"first-best welfare {best:.7g} {units.money_label}/user",
+        f"E[τ] = {solution.expected_time:.4g} ({units.time_label})",
+    ]
+    if cost > 0:
+        notes.append(f"cost per token c = {units.cost_text(cost)}")
+    solara.Text(" · ".join(notes), style={"font-size": "0.85rem", "opacity": "0.8"})
     for item in solution.unavailable:
         solara.Text(
             f"{item.name} ({item.kind}): not applicable: {item.reason}",
@@ -82,8 +89,10 @@ def ComparisonTable(solution, units: Units):
 
 
 @solara.component
-def Status(pending: bool, solved: Solved | None, invalid: int):
-    """One line: solving, solved (and how long it took), or why the table is not current."""
+def Status(pending: bool, solved: Solved | None, invalid: int, failed: Solved | None = None):
+    """One line: solving, solved (and how long it took), or why the table is not current:
+    the settings have problems (``invalid`` of them), or the solver could not deliver the
+    current settings (``failed``: its problems, one line each)."""
     if pending:
         solara.ProgressLinear(True)
         solara.Text("solving…", classes=["market-solving"])
@@ -98,8 +107,14 @@ def Status(pending: bool, solved: Solved | None, invalid: int):
             "are those of the last valid settings.",
             dense=True,
         )
-    if solved is not None and solved.problems and not pending:
-        Messages(list(solved.problems))
+    if failed is not None and not pending:
+        if solved is not None:
+            solara.Warning(
+                "The solver cannot deliver these settings; the results are those of the last "
+                "solved settings.",
+                dense=True,
+            )
+        Messages(list(failed.problems))
 
 
 def menu_spec(solution, name: str, units: Units) -> dict:
@@ -141,18 +156,22 @@ def MenuView(solution, units: Units):
 
 
 @solara.component
-def MechanismView(pending: bool, solved: Solved | None, invalid: int, units: Units):
+def MechanismView(
+    pending: bool, solved: Solved | None, invalid: int, units: Units, failed: Solved | None = None
+):
     """The comparison table, the menu and the stopping law of the last solution (the
-    figures are computed once per solution)."""
+    figures are computed once per solution); why the current settings have none (``failed``:
+    the solver's problems)."""
     solution = solved.solution if solved is not None else None
     law = solara.use_memo(
         lambda: None if solution is None else law_spec(solution, units), [solution, units]
     )
-    Status(pending, solved, invalid)
+    Status(pending, solved, invalid, failed)
     if solution is None:
         return
-    with solara.Column(style={"opacity": "0.55" if pending or invalid else "1"}):
-        ComparisonTable(solution, units)
+    stale = pending or invalid or failed is not None
+    with solara.Column(style={"opacity": "0.55" if stale else "1"}):
+        ComparisonTable(solution, units, cost_per_token(solved.scenario))
         MenuView(solution, units)
         if law is not None:
             charts.Figure(law)

@@ -183,9 +183,10 @@ def _inside_limits(spec: FieldSpec, path: tuple) -> Any:
 
 
 def filled(spec: FieldSpec, path: tuple, tag: Any) -> dict:
-    """A table of ``spec`` (its variant ``tag``, else the first) with its required keys."""
+    """A table of ``spec`` (its variant ``tag``, else the first) with its required keys (and
+    the first keys :func:`market.dashboard.hints.first_table` gives an optional table)."""
     model = spec.model
-    table: dict = {}
+    table: dict = hints.first_table(path)
     if spec.variants:
         tag = tag if tag in spec.variants else next(iter(spec.variants))
         model, table = spec.variants[tag], {spec.tag: tag}

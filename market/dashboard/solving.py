@@ -23,6 +23,7 @@ from market.dashboard.units import Units
 __all__ = [
     "Solved",
     "comparison_rows",
+    "cost_per_token",
     "menu_records",
     "optimal_policy",
     "solve",
@@ -84,9 +85,17 @@ def _num(x: float, digits: int = 7) -> str:
     return f"{x:.{digits}g}" if math.isfinite(x) else "–"
 
 
+def cost_per_token(scenario) -> float:
+    """The scenario's cost per model token :math:`c` (``[costs] per_token``; 0 without it)."""
+    costs = getattr(scenario, "costs", None)
+    return float(getattr(costs, "per_token", 0.0) or 0.0)
+
+
 def comparison_rows(solution, units: Units) -> list[dict[str, str]]:
     """One row per solved policy, in the solution's order: the numbers as shown (seven
-    significant digits, shares in percent), money in the display currency."""
+    significant digits, shares in percent), money in the display currency. ``cost`` is the
+    platform's token cost per user (:math:`c` times the tokens served) and ``profit`` revenue
+    minus it (Section 2.1)."""
     best = solution.first_best_welfare
     rows = []
     for p in solution.policies:
@@ -96,6 +105,8 @@ def comparison_rows(solution, units: Units) -> list[dict[str, str]]:
                 "policy": p.name,
                 "kind": p.kind,
                 "revenue": _num(units.money(p.revenue)),
+                "cost": _num(units.money(p.token_cost)),
+                "profit": _num(units.money(p.profit)),
                 "user_surplus": _num(units.money(p.user_surplus)),
                 "welfare": _num(units.money(p.welfare)),
                 "share_of_first_best": f"{100 * share:.1f}%" if math.isfinite(share) else "–",

@@ -1,16 +1,18 @@
 """The scenario's ``[units]`` wherever the dashboard shows a number.
 
-A scenario may say what its model units are in the world::
+A scenario may say what its model units are in the world (``market.scenario.economics``)::
 
     [units]
     currency = "USD"          # prices, revenue, surplus and welfare
-    time = "s"                # one unit of model time
-    tokens_per_unit = 1000    # real tokens in one unit of χT
+    time = "s"                # one unit of model time ("s", "min" or "h")
+    tokens_per_unit = 1000    # real tokens in one model token (one unit of χT)
     value = 0.50              # what a solved task is worth, in currency (at q = 1)
 
-Without it (or for a key it leaves out) numbers stay in model units: money in value units
-(a solved task is worth 1 at q = 1), tokens in units of χT, time in model time. The
-solver's numbers are in model units; :class:`Units` converts them for display only.
+Without it numbers stay in model units: money in value units (a solved task is worth 1 at
+q = 1), tokens in units of χT, time in model time. Every input, and every number the solver
+returns, is in model units; :class:`Units` converts them for display only. The units shown
+are those of the scenario solved (:meth:`Units.of_scenario`), so that a table and its
+headers always belong together.
 """
 
 from __future__ import annotations
@@ -54,6 +56,20 @@ class Units:
             value=_positive(table.get("value")),
         )
 
+    @classmethod
+    def of_scenario(cls, scenario) -> Units:
+        """The units of a validated scenario (``market.Scenario.units``, its defaults
+        included; model units without it)."""
+        spec = getattr(scenario, "units", None)
+        if spec is None:
+            return cls()
+        return cls(
+            currency=spec.currency,
+            time=spec.time,
+            tokens_per_unit=_positive(spec.tokens_per_unit),
+            value=_positive(spec.value),
+        )
+
     # -- conversions ----------------------------------------------------------------------
     def money(self, x: float) -> float:
         """Model money (the value of a solved task is 1) in the display currency."""
@@ -62,6 +78,13 @@ class Units:
     def tokens(self, x: float) -> float:
         """Tokens in units of χT in real tokens."""
         return x * self.tokens_per_unit if self.tokens_per_unit else x
+
+    def cost_text(self, c: float) -> str:
+        """A cost of ``c`` per model token as shown: in currency per real token when the
+        units say what both are (``c x value / tokens_per_unit``), else in model units."""
+        if self.value and self.currency and self.tokens_per_unit:
+            return f"{c * self.value / self.tokens_per_unit:.4g} {self.currency}/token"
+        return f"{c:.4g} {self.money_label}/{self.tokens_label}"
 
     # -- labels ---------------------------------------------------------------------------
     @property
