@@ -29,7 +29,6 @@ from market.pricing.checks import problems
 from market.scenario import Scenario, ScenarioError, build_market, load_scenario
 from market.scenario import scenario_from_dict as _from_dict
 from market.scenario.errors import one_line
-from market.theory.mechanism import first_best_welfare
 
 __all__ = ["ENGINES", "compare", "learn", "scenario_of", "select_specs", "simulate", "solve"]
 
@@ -108,7 +107,7 @@ def solve(scenario, policies: Sequence[str] | None = None, progress=None) -> Sol
         raise ScenarioError(f"{scenario.source}: {one_line(str(exc))}") from exc
     tick(len(specs))
     model = market.model
-    first_best = first_best_welfare(model, market.urgency)
+    first_best = market.first_best_welfare()  # with q(r) and net of the token cost
     _check(scenario, specs, market, solved, first_best)
     return Solution(
         scenario=scenario.name,
@@ -125,10 +124,11 @@ def solve(scenario, policies: Sequence[str] | None = None, progress=None) -> Sol
 def _check(scenario, specs, market, solved, first_best: float) -> None:
     """Exit with the reason when a solved number breaks what must hold (market.pricing.checks),
     naming the policy: never print an impossible number."""
-    optimal = next((p.revenue for p in solved if p.kind == "optimal_token_menu"), None)
+    optimal = next((p for p in solved if p.kind == "optimal_token_menu"), None)
     if optimal is None and solved:
-        optimal = solve_policy(market, "optimal_token_menu", "optimal token menu", {}).revenue
-    found = problems(solved, first_best, optimal)
+        optimal = solve_policy(market, "optimal_token_menu", "optimal token menu", {})
+    plain = market.valuation is None and not market.cost > 0
+    found = problems(solved, first_best, optimal, plain)
     if not found:
         return
     index = {s["name"]: i for i, s in enumerate(specs)}
@@ -297,9 +297,9 @@ def _repriced(scenario: Scenario, solution: Solution, runs) -> Solution:
     market = build_market(scenario)
     for run in runs:
         priced = scaled_market(market, run.pricing.slowdown)
-        best = solve_policy(priced, "optimal_token_menu", "optimal token menu", {}).revenue
-        first = first_best_welfare(priced.model, priced.urgency)
-        found = problems([run.policy], first, best)
+        best = solve_policy(priced, "optimal_token_menu", "optimal token menu", {})
+        plain = priced.valuation is None and not priced.cost > 0
+        found = problems([run.policy], priced.first_best_welfare(), best, plain)
         if found:
             what = "; ".join(w for _, items in found for w in items)
             raise ScenarioError(

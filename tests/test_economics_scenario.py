@@ -165,3 +165,12 @@ def test_compare_in_units():
     assert real.loc[0, "expected_revenue"] == pytest.approx(0.5 * plain.loc[0, "expected_revenue"])
     assert real.loc[0, "tokens_per_user"] == pytest.approx(16000 * plain.loc[0, "tokens_per_user"])
     assert real.attrs["units"]["currency"] == "USD"
+
+
+@pytest.mark.parametrize(
+    "extra", [{"valuation": {"expression": "r"}}, {"costs": {"per_token": 0.1}}]
+)
+def test_a_learning_platform_with_valuations_or_costs_is_refused(extra):
+    learning = {"family": "beta", "periods": 2, "users_per_period": 100}
+    message = refused(platform={"learning": learning}, **extra)
+    assert "platform.learning: not supported with a [valuation] or a [costs] table" in message

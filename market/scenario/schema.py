@@ -251,6 +251,16 @@ class Scenario(_Table):
                 ("platform", "anticipate_congestion"),
                 True,
             )
+        if self.platform.learning is not None and (
+            self.valuation is not None or self.costs.per_token > 0
+        ):
+            raise _fail(
+                "not supported with a [valuation] or a [costs] table (the learning platform "
+                "estimates G from the choices users make under Theorem 1's menu, with q = 1 and "
+                "tokens free); remove one",
+                ("platform", "learning"),
+                ...,
+            )
         if self.platform.anticipate_congestion and self.valuation is not None:
             raise _fail(
                 "not supported with a [valuation] table (a congestion-priced menu treats the "

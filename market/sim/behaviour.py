@@ -92,7 +92,7 @@ def schedule_items(menu: ScheduleMenu, urgency: NDArray, count: int = SCHEDULE_I
         Plan(f"r={r:.6g}", float(c), float(p))
         for r, c, p in zip(reports[keep], caps[keep], prices[keep], strict=True)
     )
-    return FiniteMenu(menu.model, plans), reports[keep]
+    return FiniteMenu(menu.model, plans, valuation=menu.valuation), reports[keep]
 
 
 def _values(menu: FiniteMenu, believed: NDArray, slowdown: NDArray | None) -> NDArray:
@@ -100,7 +100,9 @@ def _values(menu: FiniteMenu, believed: NDArray, slowdown: NDArray | None) -> ND
     out = np.empty((believed.size, len(menu.plans)))
     for j, plan in enumerate(menu.plans):
         r = believed if slowdown is None else believed * slowdown[j]
-        util, pay = plan_values(menu.model, r, (plan,))
+        util, pay = plan_values(menu.model, r, (plan,))  # e^{-r sigma t}: slowdown as urgency
+        if menu.valuation is not None:  # q at the believed urgency, not at the slowed one
+            util = menu.valuation.q(believed)[:, None] * util
         out[:, j] = util[:, 0] - pay[:, 0]
     return out
 

@@ -61,7 +61,11 @@ def scaled_market(market: Market, slowdown: float) -> Market:
     if slowdown == 1.0:
         return market
     urgency = scaled_urgency(market.urgency, slowdown)
-    return Market(market.model, urgency, entropy=market.entropy, prior=market.prior)
+    if market.valuation is not None:  # the scenario refuses it (q would be read at sigma r)
+        raise ValueError("a congestion-priced market with a valuation q(r) is not supported")
+    return Market(
+        market.model, urgency, entropy=market.entropy, prior=market.prior, cost=market.cost
+    )
 
 
 def price_for_congestion(
