@@ -18,12 +18,18 @@ the closed forms:
   :math:`P(r) = (3 + 2e^{-5/2} - 5e^{-(r+\frac12)/(r-1)})/15`, at :math:`r = 1, 1.1, \dots, 2`;
 - the token caps :math:`\chi T(r) = \tfrac18/(r-1)` (unlimited at :math:`r = 1`);
 - the greedy model's stopping density :math:`f^*(t) = \tfrac12 e^{-t/2}` (paper notes,
-  erratum 3).
+  erratum 3);
+- Figure 1 (Section 4, endogenous reasoning quality): the stopping boundaries
+  :math:`\tfrac12\pm\kappa_r(t)` of the soft-cap models for several types (``soft_caps``
+  policy, :math:`H = |\mu-\tfrac12|^2`, the same :math:`\chi` and urgencies), beside the
+  elementary closed form of :math:`\alpha = 2` (docs/paper-notes.md erratum 10),
+  :math:`\kappa^2 = (\chi/r)(1 - 2/z + 2(1-e^{-z})/z^2)` with :math:`z = 2r(T(r)-t)`.
 
-It writes ``results.md``, ``results.csv`` and three figures (``price_and_cap.png``,
-``stopping_density.png``, ``revenues.png``) into a temporary sibling of the output folder and
-then puts it in place in one step (:func:`market.io.rundir.replace_folder`), replacing an
-earlier output only once the new one is complete. The tables are printed.
+It writes ``results.md``, ``results.csv`` and four figures (``price_and_cap.png``,
+``stopping_density.png``, ``revenues.png``, ``reasoning_quality.png``) into a temporary
+sibling of the output folder and then puts it in place in one step
+(:func:`market.io.rundir.replace_folder`), replacing an earlier output only once the new one
+is complete. The tables are printed.
 """
 
 from __future__ import annotations
@@ -63,6 +69,21 @@ distribution = "uniform"
 low = 1.0
 high = 2.0
 """
+
+#: Section 4's example of endogenous reasoning quality: the same market, H = |mu - 1/2|^2.
+SOFT_CAPS_SCENARIO = (
+    PAPER_SCENARIO.replace('entropy = "quadratic"', 'entropy = "power"\nalpha = 2.0').replace(
+        'name = "paper-example"', 'name = "paper-soft-caps"'
+    )
+    + """
+[[policies]]
+kind = "soft_caps"
+name = "soft caps"
+"""
+)
+#: Types whose boundaries Figure 1 draws, and the horizon of its time axis.
+FIGURE1_TYPES = (1.0, 1.1, 1.25, 1.5, 2.0)
+FIGURE1_HORIZON = 10.5
 
 DEFAULT_OUT = Path("runs") / "paper"
 #: Urgencies of the price and cap table (Section 3.1).
@@ -354,8 +375,55 @@ def markdown(rows: Sequence[Row]) -> str:
             "",
             "![revenues](revenues.png)",
             "",
+            "![Figure 1: stopping boundaries of the soft caps](reasoning_quality.png)",
+            "",
         ]
     )
+
+
+def quality_closed_form(r: float, t: float, chi: float = 0.125) -> float:
+    r""":math:`\kappa_r(t)` for :math:`\alpha = 2`, :math:`T(r) = 1/(r-1)` (erratum 10):
+    :math:`{}_1F_1(1;4;-z) = 3(z^2-2z+2-2e^{-z})/z^3` in elementary functions."""
+    if r == 1.0:
+        return math.sqrt(chi / r)
+    z = 2.0 * r * max(1.0 / (r - 1.0) - t, 0.0)
+    if z == 0.0:
+        return 0.0
+    return math.sqrt(chi / r * (1.0 - 2.0 / z + 2.0 * (-math.expm1(-z)) / z**2))
+
+
+def quality_table(policy) -> str:
+    """Figure 1's boundaries at t = 0 and t = T(r)/2: package against closed form."""
+    lines = []
+    for r in FIGURE1_TYPES:
+        half = 1.0 if r == 1.0 else 0.5 / (r - 1.0)
+        for t in (0.0, half):
+            got = float(policy.quality([r], [t])[0])
+            exact = quality_closed_form(r, t)
+            lines.append([f"{r:g}", f"{t:g}", _fmt(got), _fmt(exact), f"{abs(got - exact):.1e}"])
+    return _table(["r", "t", "κ_r(t) package", "κ_r(t) closed form", "abs. diff."], lines)
+
+
+def figure_1(policy, path: Path) -> Path:
+    """Figure 1: the stopping boundaries 1/2 ± κ_r(t) of the soft-cap models."""
+    t = np.linspace(0.0, FIGURE1_HORIZON, 801)
+    with figure(path, width=10.5, height=5.0) as (fig, ax):
+        for r in FIGURE1_TYPES:
+            cap = math.inf if r == 1.0 else 1.0 / (r - 1.0)
+            kappa = np.where(t <= cap, policy.quality(np.full(t.size, r), t), np.nan)
+            label = f"r = {r:g} (soft cap T = {'∞' if math.isinf(cap) else f'{cap:g}'})"
+            (line,) = ax.plot(t, 0.5 + kappa, linewidth=2, label=label)
+            ax.plot(t, 0.5 - kappa, linewidth=2, color=line.get_color())
+            if cap <= FIGURE1_HORIZON:
+                ax.axvline(cap, color=line.get_color(), linestyle=":", linewidth=1)
+        ax.axhline(0.5, color="black", linewidth=0.8)
+        ax.set_xlim(0, FIGURE1_HORIZON)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel(f"running time t ({TIME_UNIT}); tokens used = χt")
+        ax.set_ylabel("belief μ at which the conversation stops")
+        ax.set_title("Figure 1: stopping boundaries ½ ± κ_r(t) (χ = 1/8, α = 2, r ~ U[1, 2])")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small")
+    return path
 
 
 def figures(solution, rows: Sequence[Row], out: Path) -> list[Path]:
@@ -475,6 +543,14 @@ def reproduce(out: str | os.PathLike) -> tuple[Path, list[Row]]:
         write_csv(rows, tmp / "results.csv")
         (tmp / "results.md").write_text(markdown(rows), encoding="utf-8")
         figures(solution, rows, tmp)
+        soft = mk.solve(mk.parse_scenario(SOFT_CAPS_SCENARIO, "<paper soft caps>"))["soft caps"]
+        figure_1(soft, tmp / "reasoning_quality.png")
+        with (tmp / "results.md").open("a", encoding="utf-8") as handle:
+            handle.write(
+                "\n## Section 4, Figure 1: reasoning quality κ_r(t) of the soft caps (α = 2)\n\n"
+                + quality_table(soft)
+                + "\n"
+            )
         replace_folder(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -498,7 +574,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(markdown(rows).split("\n## Figures")[0].rstrip())
     print(
         f"\nwritten: {out}/ (results.md, results.csv, price_and_cap.png, "
-        "stopping_density.png, revenues.png)"
+        "stopping_density.png, revenues.png, reasoning_quality.png)"
     )
     return 0
 

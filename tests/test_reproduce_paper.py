@@ -28,6 +28,7 @@ FILES = {
     "price_and_cap.png",
     "stopping_density.png",
     "revenues.png",
+    "reasoning_quality.png",  # Figure 1 (Section 4, soft caps; tests/test_softcaps.py)
 }
 
 REVENUE = {

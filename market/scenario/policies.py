@@ -204,6 +204,10 @@ def parse_policy(spec: Mapping, index: int | None = None) -> ParsedPolicy:
         values = _ladder(policy, spec, "caps", _token_cap)
     elif kind == "speed_tiers":
         values = _ladder(policy, spec, "speeds", _speed)
+    elif kind == "hard_caps" and "quality" in spec:
+        values["quality"] = _number(policy, "quality", spec["quality"])
+        if not 0 < values["quality"] <= 0.5:
+            raise policy.fail("quality", spec["quality"], "expected a quality in (0, 0.5]")
     elif kind == "custom":
         if "plans" not in spec:
             raise policy.fail("plans", None, "expected a non-empty list of plans (it is missing)")

@@ -62,6 +62,10 @@ class Offer:
     menu: FiniteMenu | ScheduleMenu | None = None
     worth: NDArray | None = None
 
+    def __post_init__(self) -> None:
+        if self.worth is None:  # no valuation: every task is worth 1
+            object.__setattr__(self, "worth", np.ones(self.draws.users))
+
     def outcomes(
         self,
         learned: NDArray,
@@ -100,6 +104,12 @@ def prepare(draws: Draws, menu: FiniteMenu | ScheduleMenu, choice: Choice | None
     """Choices and breakthrough times of every user of ``draws`` facing ``menu``; ``choice``:
     the users' choices if already made (:func:`market.sim.behaviour.choose`), else rational
     choices on their urgencies."""
+    # -- menus of reasoning quality (issue 10 §3, Section 4): their own jump law ----------
+    if getattr(menu, "quality_menu", False):
+        from market.sim.softcaps import quality_offer
+
+        return quality_offer(draws, menu, choice)
+    # -- end of the reasoning-quality hook ----------------------------------------------
     model = menu.model
     n = draws.users
     choice = menu.choose(draws.urgency) if choice is None else choice

@@ -21,6 +21,9 @@ Three entropies are provided:
 ``mahalanobis``  :math:`H = \tfrac12\mu^\top A\mu`, :math:`A` symmetric positive definite.
 ``shannon``      :math:`H = \sum_i \mu_i\log\mu_i`;
                  :math:`D(e_\theta\mid\mu) = -\log\mu_\theta` (the KL divergence).
+``power``        two states only: :math:`H = |\mu_1 - \tfrac12|^\alpha`, :math:`\alpha \ge 2`
+                 (Section 4, endogenous reasoning quality; :math:`\alpha = 2` is the
+                 quadratic entropy up to the constant :math:`\tfrac14`).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ __all__ = [
     "AssumptionViolation",
     "Entropy",
     "Mahalanobis",
+    "Power",
     "Quadratic",
     "Shannon",
     "check_belief",
@@ -285,8 +289,72 @@ class Shannon(Entropy):
         return -np.log(np.asarray(mu, dtype=float))
 
 
-def make_entropy(name: str, n: int, matrix: ArrayLike | None = None) -> Entropy:
-    """Build an entropy from its scenario name (``quadratic``, ``shannon``, ``mahalanobis``)."""
+class Power(Entropy):
+    r"""Two states: :math:`H(\mu) = |\mu_1 - \tfrac12|^\alpha`, :math:`\alpha \ge 2`
+    (Zhong 2025, Section 4, "Endogenous reasoning quality").
+
+    On the simplex :math:`\mu_1 - \tfrac12 = (\mu_1 - \mu_0)/2 =: d`; the formula on
+    :math:`\mathbb R^2` is :math:`|d|^\alpha` (any extension gives the same normalised
+    derivatives, footnote 4). Strictly convex along the simplex for :math:`\alpha \ge 2`; for
+    :math:`\alpha > 2` its second derivative vanishes at :math:`\mu = \tfrac12`, where the
+    quadratic variation of a diffusion would be free (so the diffusion family does not apply).
+    :math:`D(e_\theta\mid\tfrac12) = 2^{-\alpha}`. The greedy model needs no Hessian from
+    the prior ½ (both states are active at once, erratum 1) and only the 1 x 1 block of an
+    active state elsewhere, where the Hessian cancels from the rates.
+
+    Parameters
+    ----------
+    alpha : float
+        :math:`\alpha \ge 2`, finite.
+    """
+
+    name = "power"
+
+    def __init__(self, alpha: float):
+        if isinstance(alpha, bool) or not isinstance(alpha, int | float | np.floating):
+            raise AssumptionViolation(f"alpha = {alpha!r}: expected a number >= 2")
+        if not (np.isfinite(alpha) and alpha >= 2):
+            raise AssumptionViolation(f"alpha = {alpha!r}: expected a finite number >= 2")
+        super().__init__(2)
+        self.alpha = float(alpha)
+
+    def _d(self, mu) -> float:
+        mu = np.asarray(mu, dtype=float)
+        return 0.5 * float(mu[1] - mu[0])
+
+    def value(self, mu):
+        return abs(self._d(mu)) ** self.alpha
+
+    def euclidean_gradient(self, mu):
+        d, a = self._d(mu), self.alpha
+        g = 0.5 * a * np.sign(d) * abs(d) ** (a - 1)
+        return np.array([-g, g])
+
+    def euclidean_hessian(self, mu):
+        d, a = self._d(mu), self.alpha
+        h = 0.25 * a * (a - 1) * abs(d) ** (a - 2)
+        return h * np.array([[1.0, -1.0], [-1.0, 1.0]])
+
+    def vertex_values(self):
+        return np.full(2, 0.5**self.alpha)
+
+    def describe(self):
+        return {"entropy": self.name, "n": self.n, "alpha": self.alpha}
+
+
+def make_entropy(
+    name: str, n: int, matrix: ArrayLike | None = None, alpha: float | None = None
+) -> Entropy:
+    """Build an entropy from its scenario name (``quadratic``, ``shannon``, ``mahalanobis``,
+    ``power``)."""
+    if name == "power":
+        if n != 2:
+            raise AssumptionViolation(
+                f"entropy = 'power': defined for 2 states (the prior has {n})"
+            )
+        if alpha is None:
+            raise AssumptionViolation("alpha: required when entropy = 'power' (a number >= 2)")
+        return Power(alpha)
     if name == "quadratic":
         return Quadratic(n)
     if name == "shannon":
@@ -302,5 +370,5 @@ def make_entropy(name: str, n: int, matrix: ArrayLike | None = None) -> Entropy:
             raise AssumptionViolation(f"matrix: is {ent.n} x {ent.n} but the prior has {n} states")
         return ent
     raise AssumptionViolation(
-        f"entropy = {name!r}: expected 'quadratic', 'shannon' or 'mahalanobis'"
+        f"entropy = {name!r}: expected 'quadratic', 'shannon', 'mahalanobis' or 'power'"
     )
