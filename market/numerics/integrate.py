@@ -16,6 +16,7 @@ optimisers that need a cheap, smooth approximation of the same integral.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 
@@ -133,12 +134,21 @@ def expect(
     return total
 
 
+@functools.lru_cache(maxsize=8)
+def _leggauss(nodes: int) -> tuple[NDArray, NDArray]:
+    """Gauss-Legendre nodes and weights on [-1, 1], computed once per order (read only)."""
+    x, w = np.polynomial.legendre.leggauss(nodes)
+    x.flags.writeable = False
+    w.flags.writeable = False
+    return x, w
+
+
 def type_nodes(urgency, a: float, b: float, nodes: int = 32, pieces: int = 4) -> tuple:
     r"""Gauss-Legendre nodes :math:`r_k` and weights :math:`w_k` with
     :math:`\sum_k w_k h(r_k) \approx \int_a^b g h\,dr`: ``nodes`` points on each of ``pieces``
     sub-intervals between breakpoints, in quantile space near an end where the density is
     infinite (as :func:`expect`). Returns ``(r, w)``."""
-    x, w = np.polynomial.legendre.leggauss(nodes)
+    x, w = _leggauss(nodes)
     lo, hi = float(urgency.low), float(urgency.high)
     a, b = max(float(a), lo), min(float(b), hi)
     rs, ws = [np.empty(0)], [np.empty(0)]

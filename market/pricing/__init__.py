@@ -2,9 +2,11 @@ r"""What a platform sells: plans and menus, the policy kinds, and their solvers.
 
 The platform deploys the greedy model (Definition 1) at the full token rate :math:`\chi`
 unless the policy says otherwise (speed tiers, the Section 2.2 families). A user of urgency
-:math:`r` values a conversation that ends at :math:`\tau` at :math:`e^{-r\tau}`; payments are
-not discounted; users choose the plan of largest expected utility minus expected payment, if
-it is :math:`\ge 0`, ties to the larger cap (:func:`market.pricing.plans.best_plan`). Kinds:
+:math:`r` values a conversation that ends at :math:`\tau` at :math:`q(r)e^{-r\tau}` (Section 4;
+:math:`q\equiv 1` unless the market has a valuation); the platform pays :math:`c` per token
+served (Section 2.1; default 0); payments are not discounted; users choose the plan of largest
+expected utility minus expected payment, if it is :math:`\ge 0`, ties to the larger cap
+(:func:`market.pricing.plans.best_plan`). Kinds:
 
 =====================  ========================================================================
 ``optimal_token_menu`` Theorem 1's menu of token caps and prices (the upper bound).
@@ -17,9 +19,14 @@ it is :math:`\ge 0`, ties to the larger cap (:func:`market.pricing.plans.best_pl
 ``custom``             ``plans`` written out: ``(name, token_cap, price)``.
 ``constant_delay``     Section 2.2's best constant-delay menu.
 ``diffusion``          Section 2.2's best diffusion menu (binary states).
+``soft_caps``          Section 4's reasoning-quality menu: one model per type whose quality
+                       decays to 0 at its soft cap (binary, ``power`` entropy, prior ½).
+``hard_caps``          one model of fixed reasoning ``quality`` with hard token caps: the
+                       comparison for ``soft_caps`` (:mod:`market.pricing.softcaps`).
 =====================  ========================================================================
 
-Omitted parameters are solved for (revenue-maximising); given ones are kept. Each solution
+Omitted parameters are solved for (profit-maximising: revenue minus the token cost, which is
+the revenue without a cost); given ones are kept. Each solution
 is a :class:`SolvedPolicy`. :func:`solve_policies` solves a list of policies in order and
 lists those that do not apply to the market (:class:`Unavailable`) with the reason.
 Parameters arrive validated (the scenario schema, :mod:`market.scenario.policies`).
@@ -42,11 +49,13 @@ from market.pricing.kinds import (
 from market.pricing.market import Market
 from market.pricing.paper import (
     diffusion_unavailable,
+    family_unavailable,
     solve_constant_delay,
     solve_diffusion,
     solve_optimal,
 )
 from market.pricing.plans import Choice, FiniteMenu, Plan, ScheduleMenu
+from market.pricing.softcaps import quality_unavailable, solve_hard_caps, solve_soft_caps
 from market.pricing.solution import Solution
 from market.pricing.solved import MenuRow, SolvedPolicy, Unavailable
 
@@ -80,6 +89,8 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
     "custom": ("plans",),
     "constant_delay": (),
     "diffusion": (),
+    "soft_caps": (),
+    "hard_caps": ("quality",),
 }
 KINDS = tuple(PARAMETERS)
 
@@ -94,6 +105,8 @@ DEFAULT_NAMES = {
     "custom": "custom menu",
     "constant_delay": "constant-delay menu",
     "diffusion": "diffusion menu",
+    "soft_caps": "reasoning-quality menu",
+    "hard_caps": "hard-cap token menu",
 }
 
 #: Kind -> solver taking the market, the name and the kind's parameters.
@@ -109,6 +122,8 @@ SOLVERS: dict[str, Callable[..., SolvedPolicy]] = {
     "custom": lambda m, name, v: solve_custom(m, v["plans"], name),
     "constant_delay": lambda m, name, v: solve_constant_delay(m, name),
     "diffusion": lambda m, name, v: solve_diffusion(m, name),
+    "soft_caps": lambda m, name, v: solve_soft_caps(m, name),
+    "hard_caps": lambda m, name, v: solve_hard_caps(m, v.get("quality"), name),
 }
 
 
@@ -130,8 +145,12 @@ def default_policies() -> list[dict]:
 
 def unavailable(market: Market, kind: str, name: str) -> Unavailable | None:
     """Why a policy of ``kind`` does not apply to ``market``, or None if it does."""
+    if kind in ("constant_delay", "diffusion") and not market.plain:
+        return family_unavailable(market, kind, name)
     if kind == "diffusion":
         return diffusion_unavailable(market, name)
+    if kind in ("soft_caps", "hard_caps"):
+        return quality_unavailable(market, kind, name)
     return None
 
 

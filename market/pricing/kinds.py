@@ -1,17 +1,18 @@
 r"""One solver per kind of policy, each returning a :class:`SolvedPolicy`.
 
 Every solver takes the :class:`Market` (greedy model at token rate :math:`\chi`, urgency
-distribution :math:`G`, report grid) and the kind's parameters; a parameter left as ``None``
-is solved for (revenue-maximising), one given is kept. Expected values always come from the
-users' actual choices, integrated over exact choice regions.
+distribution :math:`G`, report grid, users' valuation :math:`q(r)`, cost :math:`c` per token)
+and the kind's parameters; a parameter left as ``None`` is solved for (profit-maximising:
+revenue minus :math:`c` times the tokens served, i.e. revenue when :math:`c = 0`), one given
+is kept. Expected values always come from the users' actual choices, integrated over exact
+choice regions.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from market.pricing.flat import best_flat_price, flat_menu
 from market.pricing.market import Market
 from market.pricing.metered import best_fee, best_per_token, best_two_part, metered_solution
 from market.pricing.plans import FiniteMenu, Plan
@@ -20,7 +21,6 @@ from market.pricing.solved import SolvedPolicy, finite_menu_rows, token_cap_valu
 from market.pricing.tiers import (
     AGREEMENT,
     Ladder,
-    best_flat_buyer,
     best_ladder,
     fixed_price_qualities,
 )
@@ -58,11 +58,12 @@ def solve_finite(
     idle = [p.name for j, p in enumerate(menu.plans) if j not in chosen]
     if idle:
         notes += "; chosen by no type: " + ", ".join(idle)
-    if relaxed is not None and abs(out.revenue - relaxed) > AGREEMENT * max(1.0, relaxed):
-        notes += f"; WARNING: the users' choices do not give the relaxed revenue {relaxed:.12g}"
+    earned = out.revenue - out.token_cost
+    if relaxed is not None and abs(earned - relaxed) > AGREEMENT * max(1.0, relaxed):
+        notes += f"; WARNING: the users' choices do not give the relaxed profit {relaxed:.12g}"
     return SolvedPolicy(
         name, kind, out.revenue, out.user_surplus, out.welfare, out.participation,
-        out.tokens_per_user, menu, rows, parameters, notes,
+        out.tokens_per_user, menu, rows, parameters, notes, token_cost=out.token_cost,
     )  # fmt: skip
 
 
@@ -71,16 +72,15 @@ def solve_flat(market: Market, price: float | None = None, name: str = "flat pri
     r"""One price for unlimited use. Buyers are :math:`r \le r^*`, :math:`U(\infty|r^*) = P`.
 
     Optimum: :math:`r^* = \arg\max_r G(r)U(\infty|r)` (in logs; a 401-point grid, then
-    bounded Brent to 1e-13 in r), :math:`P = U(\infty|r^*)`. With ``price`` given the
-    buyers follow from it.
+    bounded Brent to 1e-13 in r), :math:`P = U(\infty|r^*)`; with a valuation or a cost,
+    the profit-maximising price of :func:`market.pricing.flat.best_flat_price`. With
+    ``price`` given the buyers follow from it.
     """
     if price is None:
-        r_star = best_flat_buyer(market)
-        price = float(market.model.laplace(r_star, np.inf))
-        notes = f"price U(inf | r*) at r* = {r_star:.12g} = argmax G(r) U(inf | r) (grid + Brent)"
+        price, notes = best_flat_price(market)
     else:
         notes = "price fixed"
-    menu = FiniteMenu(market.model, (Plan("flat", math.inf, float(price)),))
+    menu = flat_menu(market, price)
     return solve_finite(market, name, "flat", menu, {"price": float(price)}, notes)
 
 
@@ -113,7 +113,7 @@ def solve_two_part(
     With one of the two given, only the other is searched.
     """
     if fee is None and per_token is None:
-        flat = float(market.model.laplace(best_flat_buyer(market), np.inf))
+        flat = best_flat_price(market)[0]
         fee, per_token = best_two_part(market, flat)
         notes = "fee and per-token price by nested 1-D searches (grid + Brent)"
     elif fee is None:
@@ -186,6 +186,7 @@ def solve_custom(market: Market, plans, name: str = "custom menu"):
     menu = FiniteMenu(
         market.model,
         tuple(Plan(n, cap / market.token_rate, float(p)) for n, cap, p in plans),
+        market.valuation,
     )
     params = {
         "plans": [

@@ -1,18 +1,38 @@
-"""The market a policy is solved for: the deployed model, the urgency law, the report grid."""
+r"""The market a policy is solved for: the deployed model, the urgency law, the report grid, the
+users' valuation :math:`q(r)` (Section 4) and the platform's cost per token :math:`c`
+(Section 2.1).
+
+A user of urgency :math:`r` values a task solved at :math:`t` at :math:`q(r)e^{-rt}`; a plan of
+time cap :math:`T` run at speed :math:`s` (stopping time :math:`\tau/s`) is worth
+:meth:`Market.value` :math:`= q(r)E[e^{-(r/s)\tau}\mathbf 1\{\tau\le sT\}]` to it. The platform
+pays :math:`c` for every token it serves; a solved task at :math:`q = 1` is worth 1, so
+:math:`c` is in the same units as prices, per token.
+"""
 
 from __future__ import annotations
 
+import math
 from functools import cached_property
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from market.numerics.integrate import expect, type_nodes
+from market.theory.valuation import Valuation
 
-__all__ = ["MENU_POINTS", "Market"]
+__all__ = ["MENU_POINTS", "Market", "check_cost"]
 
 #: Menus are reported at this many evenly spaced urgencies from low to high.
 MENU_POINTS = 201
+
+
+def check_cost(cost) -> float:
+    """``cost`` as a float, or a one-line error naming it (a finite number >= 0 expected)."""
+    if isinstance(cost, bool) or not isinstance(cost, int | float | np.integer | np.floating):
+        raise ValueError(f"cost = {cost!r}: expected a number >= 0 (currency per token)")
+    if not (math.isfinite(cost) and cost >= 0):
+        raise ValueError(f"cost = {cost!r}: expected a finite number >= 0 (currency per token)")
+    return float(cost)
 
 
 class Market:
@@ -30,9 +50,16 @@ class Market:
         from low to high).
     entropy, prior : optional
         :math:`H` and :math:`\\mu_0`, for the Section 2.2 families (default: the model's).
+    valuation : Valuation, optional
+        :math:`q(r)` (Section 4), checked positive and finite on the urgency range; None or
+        :math:`q\\equiv 1`: every user values a solved task at 1 (``self.valuation`` is then
+        None, and every result is exactly the baseline's).
+    cost : float
+        :math:`c \\ge 0`, what the platform pays per token served (Section 2.1).
     """
 
-    def __init__(self, model, urgency, grid=None, entropy=None, prior=None):
+    def __init__(self, model, urgency, grid=None, entropy=None, prior=None,
+                 valuation: Valuation | None = None, cost: float = 0.0):  # fmt: skip
         self.model = model
         self.urgency = urgency
         self.token_rate = float(model.token_rate)
@@ -45,6 +72,57 @@ class Market:
         self.grid = grid
         self.entropy = entropy if entropy is not None else getattr(model, "entropy", None)
         self.prior = np.asarray(prior if prior is not None else model.prior, dtype=float)
+        if valuation is not None and not isinstance(valuation, Valuation):
+            raise ValueError(f"valuation = {valuation!r}: expected a Valuation or None")
+        if valuation is not None:
+            valuation.check(self.low, self.high)
+            if valuation.is_one():
+                valuation = None
+        self.valuation: Valuation | None = valuation
+        self.cost = check_cost(cost)
+
+    @property
+    def plain(self) -> bool:
+        """:math:`q\\equiv 1` and no cost: Theorem 1's setting, solved exactly as before."""
+        return self.valuation is None and self.cost == 0
+
+    @property
+    def token_price(self) -> float:
+        """:math:`c\\chi`: what a unit of running time at full speed costs the platform."""
+        return self.cost * self.token_rate
+
+    def q(self, r: ArrayLike) -> NDArray:
+        """:math:`q(r)` (ones without a valuation)."""
+        r = np.asarray(r, dtype=float)
+        return np.ones(r.shape) if self.valuation is None else self.valuation.q(r)
+
+    def value(self, r: ArrayLike, cap: ArrayLike, speed: ArrayLike = 1.0) -> NDArray:
+        """What a plan of time cap ``cap`` at ``speed`` is worth to type ``r``:
+        :math:`q(r)E[e^{-(r/s)\\tau}\\mathbf 1\\{\\tau\\le sT\\}]` (arguments broadcast)."""
+        r = np.asarray(r, dtype=float)
+        speed = np.asarray(speed, dtype=float)
+        util = self.model.laplace(r / speed, np.asarray(cap, dtype=float) * speed)
+        return util if self.valuation is None else self.valuation.q(r) * util
+
+    def tokens(self, cap: ArrayLike, speed: ArrayLike = 1.0) -> NDArray:
+        """Expected tokens of a plan: :math:`\\chi E[\\min(\\tau, sT)]`."""
+        cap = np.asarray(cap, dtype=float) * np.asarray(speed, dtype=float)
+        return self.token_rate * self.model.expected_truncated_time(cap)
+
+    @cached_property
+    def optimal_menu(self):
+        """The optimal token menu for this market's :math:`q` and :math:`c`
+        (:class:`market.theory.mechanism.OptimalTokenMenu`), built once."""
+        from market.theory.mechanism import OptimalTokenMenu
+
+        return OptimalTokenMenu(self.model, self.urgency, valuation=self.valuation, cost=self.cost)
+
+    def first_best_welfare(self) -> float:
+        """Welfare when each type gets its own best cap, net of the token cost
+        (:func:`market.theory.mechanism.first_best_welfare`)."""
+        from market.theory.mechanism import first_best_welfare
+
+        return first_best_welfare(self.model, self.urgency, self.valuation, self.cost)
 
     @cached_property
     def breakpoints(self) -> list[float]:

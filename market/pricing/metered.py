@@ -19,6 +19,14 @@ by Chandrupatla's method (to 1e-14) on the transient ones; it decreases in :math
 The surplus :math:`W(r, p) = U(T(r,p)|r) - p\chi E[\min(\tau, T(r,p))]` decreases in
 :math:`r` (envelope theorem: :math:`\partial_r W = -E[\tau e^{-r\tau}1\{\tau\le T\}]`), so with
 a fee :math:`F` the buyers are :math:`r \le \hat r`, :math:`W(\hat r, p) = F`.
+
+**Valuations and a cost per token.** A user of valuation :math:`q(r)` (Section 4) gets
+:math:`qU - p\chi E\min(\tau, T) = q\,(U - (p/q)\chi E\min(\tau, T))`: it quits like a
+:math:`q = 1` user facing :math:`p/q` (``quitting_time(..., q=)``). Its surplus need no longer
+fall with :math:`r` (:math:`\partial_r W = q'U - qE[\tau e^{-r\tau}1\{\tau\le T\}]`), so with a
+valuation the buyers are found anywhere (:mod:`market.pricing.metered_general`). With a cost
+:math:`c` per token every optimiser here maximises the profit, revenue minus
+:math:`c\chi E\min(\tau, T)` per buyer.
 """
 
 from __future__ import annotations
@@ -66,10 +74,12 @@ def check_hazard(model, points: int = 257) -> None:
         )
 
 
-def quitting_time(model, r: ArrayLike, per_token: float) -> NDArray:
+def quitting_time(model, r: ArrayLike, per_token: float, q: ArrayLike | None = None) -> NDArray:
     r""":math:`T(r, p)`: when a user of urgency ``r`` paying ``per_token`` stops (module doc).
 
-    ``inf`` if ``per_token == 0``; 0 if :math:`p\chi \ge h(0)`.
+    ``inf`` if ``per_token == 0``; 0 if :math:`p\chi \ge q\,h(0)`. ``q``: the users'
+    valuations :math:`q(r)` (shaped like ``r``; None: 1), so that
+    :math:`q e^{-rT}h(T) = p\chi`.
     """
     r = np.asarray(r, dtype=float)
     shape = r.shape
@@ -77,6 +87,8 @@ def quitting_time(model, r: ArrayLike, per_token: float) -> NDArray:
     rate = per_token * model.token_rate
     if rate <= 0:
         return np.full(shape, np.inf)
+    if q is not None:
+        return _valued_quitting_time(model, r, rate, np.broadcast_to(q, shape).ravel(), shape)
     if rate >= float(_hazard(model, np.zeros(1))[0]):
         return np.zeros(shape)
     a, lam = model.phases[-1].start, model.stationary_rate
@@ -88,15 +100,30 @@ def quitting_time(model, r: ArrayLike, per_token: float) -> NDArray:
     return out.reshape(shape)
 
 
+def _valued_quitting_time(model, r: NDArray, rate: float, q: NDArray, shape) -> NDArray:
+    """:func:`quitting_time` with the per-type rate :math:`p\\chi/q(r)`."""
+    log_rate = math.log(rate) - np.log(np.asarray(q, dtype=float))
+    a, lam = model.phases[-1].start, model.stationary_rate
+    out = np.zeros(r.size)
+    live = log_rate < math.log(float(_hazard(model, np.zeros(1))[0]))
+    tail = live & (math.log(lam) - r * a - log_rate >= 0)
+    out[tail] = (math.log(lam) - log_rate[tail]) / r[tail]
+    inner = live & ~tail
+    if np.any(inner):
+        out[inner] = _crossing(model, r[inner], log_rate[inner], a)
+    return out.reshape(shape)
+
+
 def _crossing(model, r: NDArray, log_rate: float, a: float) -> NDArray:
     """T in (0, a) with :math:`\\log h(T) - rT = \\log p\\chi` (the left side decreases):
     Newton's method on the model's log-hazard fit, bisection whenever a step leaves the
     bracket, from the exponential start; Chandrupatla's method for models without a fit."""
+    log_rate = np.broadcast_to(np.asarray(log_rate, dtype=float), r.shape)
     if not hasattr(model, "log_hazard_slope"):
         res = elementwise.find_root(
-            lambda t, rr: np.log(_hazard(model, t)) - rr * t - log_rate,
+            lambda t, rr, lr: np.log(_hazard(model, t)) - rr * t - lr,
             (np.zeros(r.size), np.full(r.size, a)),
-            args=(r,),
+            args=(r, log_rate),
             tolerances={"xatol": 1e-14, "xrtol": 4 * np.finfo(float).eps},
         )
         return res.x
@@ -105,7 +132,7 @@ def _crossing(model, r: NDArray, log_rate: float, a: float) -> NDArray:
     active = np.arange(r.size)
     for _ in range(CROSSING_STEPS):
         ta, ra = t[active], r[active]
-        phi = np.log(_hazard(model, ta)) - ra * ta - log_rate
+        phi = np.log(_hazard(model, ta)) - ra * ta - log_rate[active]
         lo[active] = np.where(phi > 0, ta, lo[active])
         hi[active] = np.where(phi <= 0, ta, hi[active])
         step = phi / (ra - model.log_hazard_slope(ta))
@@ -126,11 +153,16 @@ def _used(model, cap: NDArray) -> NDArray:
     return model.token_rate * model.expected_truncated_time(cap)
 
 
-def surplus(model, r: ArrayLike, per_token: float) -> NDArray:
-    """:math:`W(r, p)`, the expected surplus of a metered user before any fee."""
+def surplus(model, r: ArrayLike, per_token: float, valuation=None) -> NDArray:
+    """:math:`W(r, p)`, the expected surplus of a metered user before any fee (with
+    ``valuation``: :math:`q\\,U(T) - p\\chi E\\min(\\tau, T)`, :math:`T = T(r, p/q)`)."""
     r = np.asarray(r, dtype=float)
-    cap = quitting_time(model, r, per_token)
-    return model.laplace(r, cap) - per_token * _used(model, cap)
+    if valuation is None:
+        cap = quitting_time(model, r, per_token)
+        return model.laplace(r, cap) - per_token * _used(model, cap)
+    q = valuation.q(r)
+    cap = quitting_time(model, r, per_token, q)
+    return q * model.laplace(r, cap) - per_token * _used(model, cap)
 
 
 @dataclass(frozen=True)
@@ -139,17 +171,24 @@ class MeteredMenu:
 
     ``choose(r)`` gives each buyer's planned quitting time :math:`T(r, p)` as its ``cap``,
     the fee as its ``price`` and ``per_token``; a type buys iff :math:`T > 0` and
-    :math:`W(r,p) \\ge` fee (ties buy).
+    :math:`W(r,p) \\ge` fee (ties buy). ``valuation``: the users' :math:`q(r)` (None: 1);
+    ``expected_utility`` includes it.
     """
 
     model: object
     fee: float
     per_token: float
+    valuation: object = None
 
     def choose(self, r: ArrayLike) -> Choice:
         r = np.atleast_1d(np.asarray(r, dtype=float))
-        cap = quitting_time(self.model, r, self.per_token)
-        util = self.model.laplace(r, cap)
+        if self.valuation is None:
+            cap = quitting_time(self.model, r, self.per_token)
+            util = self.model.laplace(r, cap)
+        else:
+            q = self.valuation.q(r)
+            cap = quitting_time(self.model, r, self.per_token, q)
+            util = q * self.model.laplace(r, cap)
         gain = util - charge(self.fee, self.per_token, _used(self.model, cap))
         buys = (cap > 0) & (best_plan(gain[:, None], np.ones(1)) == 0)
         return Choice(
@@ -191,16 +230,28 @@ class MeteredOutcome:
     welfare: float
     participation: float
     tokens_per_user: float
+    token_cost: float = 0.0
+
+    @property
+    def profit(self) -> float:
+        return self.revenue - self.token_cost
 
 
 def metered_outcome(market, fee: float, per_token: float) -> MeteredOutcome:
     r"""Expected outcomes of a fee and a per-token price, integrated over the buyers.
 
     Revenue :math:`F G(\hat r) + \int_{\underline r}^{\hat r} g\,p\chi E[\min(\tau, T)]`,
-    welfare :math:`\int g\,U(T(r,p)|r)`, tokens :math:`\int g\,\chi E[\min(\tau,T)]`, each by
-    :meth:`Market.expect` (the one integral over types).
+    welfare :math:`\int g\,U(T(r,p)|r)` minus the token cost, tokens :math:`\int g\,\chi
+    E[\min(\tau,T)]`, each by :meth:`Market.expect` (the one integral over types); with a
+    valuation, over the buyers wherever they are
+    (:func:`market.pricing.metered_general.valued_outcome`).
     """
+    if getattr(market, "valuation", None) is not None:
+        from market.pricing.metered_general import valued_outcome
+
+        return valued_outcome(market, fee, per_token)
     model = market.model
+    cost = getattr(market, "cost", 0.0)
     r_hat = _marginal_buyer(model, market, fee, per_token)
     if r_hat <= market.low:
         return MeteredOutcome(r_hat, 0.0, 0.0, 0.0, 0.0)
@@ -217,12 +268,14 @@ def metered_outcome(market, fee: float, per_token: float) -> MeteredOutcome:
         used = market.expect(tokens, market.low, r_hat, kinks)
     else:  # unlimited use: everyone converses to the end
         used = share * float(_used(model, np.inf))
+    token_cost = cost * used if cost > 0 else 0.0
     return MeteredOutcome(
         r_hat,
         charge(fee * share, per_token, used),
-        market.expect(welfare, market.low, r_hat, kinks),
+        market.expect(welfare, market.low, r_hat, kinks) - token_cost,
         share,
         used,
+        token_cost,
     )
 
 
@@ -240,14 +293,20 @@ def _phase_types(model, per_token: float) -> list[float]:
 
 # -- fast revenue, for the optimisers --------------------------------------------------------
 def _fast_revenue(market, fee: float, per_token: float, r_hat: float) -> float:
-    """Revenue with buyers ``[low, r_hat]`` by fixed Gauss-Legendre (for optimisers)."""
+    """Profit (revenue without a cost) with buyers ``[low, r_hat]`` by fixed Gauss-Legendre
+    (for optimisers)."""
     if r_hat <= market.low:
         return 0.0
     share = market.mass(market.low, r_hat)
+    cost = getattr(market, "cost", 0.0)
     if per_token == 0:
+        if cost > 0:
+            return (fee - cost * float(_used(market.model, np.inf))) * share
         return fee * share
     nodes, weights = market.nodes(market.low, r_hat)
     cap = quitting_time(market.model, nodes, per_token)
+    if cost > 0:
+        return charge(fee * share, per_token - cost, float(weights @ _used(market.model, cap)))
     return charge(fee * share, per_token, float(weights @ _used(market.model, cap)))
 
 
@@ -257,9 +316,13 @@ def max_price(market) -> float:
 
 
 def best_per_token(market, fee: float = 0.0) -> float:
-    """Revenue-maximising per-token price for a given fee (grid + bounded Brent)."""
+    """Profit-maximising per-token price for a given fee (grid + bounded Brent)."""
     top = max_price(market)
     check_hazard(market.model)
+    if getattr(market, "valuation", None) is not None:
+        from market.pricing.metered_general import valued_per_token
+
+        return valued_per_token(market, fee, top)
 
     def revenue(p):
         return _fast_revenue(market, fee, p, _marginal_buyer(market.model, market, fee, p))
@@ -268,24 +331,32 @@ def best_per_token(market, fee: float = 0.0) -> float:
 
 
 def _buyer_gain(market, x: NDArray, per_token: float) -> NDArray:
-    r"""Derivative in :math:`\hat r` of the two-part revenue with :math:`F = W(\hat r, p)`:
-    :math:`gW + GW_r + g\,p\chi E\min(\tau,T) = g\,U(T|\hat r) - G\,E[\tau e^{-\hat r\tau}
-    1\{\tau\le T\}]` (envelope theorem)."""
+    r"""Derivative in :math:`\hat r` of the two-part profit with :math:`F = W(\hat r, p)`:
+    :math:`gW + GW_r + g\,(p - c)\chi E\min(\tau,T) = g\,(U(T|\hat r) - c\chi E\min(\tau, T))
+    - G\,E[\tau e^{-\hat r\tau}1\{\tau\le T\}]` (envelope theorem)."""
     model, urgency = market.model, market.urgency
     cap = quitting_time(model, x, per_token)
+    own = model.laplace(x, cap)
+    cost = getattr(market, "cost", 0.0)
+    if cost > 0:
+        own = own - cost * _used(model, cap)
     with np.errstate(invalid="ignore"):  # g = inf at an end where U = 0: no gain
-        gain = urgency.pdf(x) * model.laplace(x, cap) - urgency.cdf(x) * model.laplace(x, cap, 1)
+        gain = urgency.pdf(x) * own - urgency.cdf(x) * model.laplace(x, cap, 1)
     return np.nan_to_num(gain, nan=0.0)
 
 
 def best_fee(market, per_token: float) -> tuple[float, float]:
-    r"""Revenue-maximising fee for a per-token price. Returns ``(fee, revenue)``.
+    r"""Profit-maximising fee for a per-token price. Returns ``(fee, profit)``.
 
     The marginal buyer :math:`\hat r` is the best of ``high`` and the roots of the
     first-order condition :func:`_buyer_gain` (sign changes on a 65-point grid, refined all
     at once by Chandrupatla's method to 1e-14); then :math:`F = W(\hat r, p)`.
     """
     model = market.model
+    if getattr(market, "valuation", None) is not None:
+        from market.pricing.metered_general import valued_fee
+
+        return valued_fee(market, per_token)
     xs = np.linspace(market.low, market.high, BUYER_GRID)
     gain = _buyer_gain(market, xs, per_token)
     cells = np.flatnonzero((gain[:-1] > 0) & (gain[1:] <= 0))
@@ -313,6 +384,10 @@ def best_two_part(market, flat_price: float) -> tuple[float, float]:
     contains both, so it never earns less than either."""
     top = max_price(market)
     check_hazard(market.model)
+    if getattr(market, "valuation", None) is not None:
+        from market.pricing.metered_general import valued_two_part
+
+        return valued_two_part(market, flat_price, top)
     p, _ = maximize(
         lambda q: best_fee(market, q)[1],
         0.0,
@@ -330,7 +405,7 @@ def best_two_part(market, flat_price: float) -> tuple[float, float]:
         for f, q in candidates
     ]
     close = [c for c, v in zip(candidates, fast, strict=True) if v >= max(fast) - 1e-6]
-    return max(close, key=lambda c: metered_outcome(market, *c).revenue)
+    return max(close, key=lambda c: metered_outcome(market, *c).profit)
 
 
 def metered_solution(
@@ -339,7 +414,7 @@ def metered_solution(
     """The metered menu as a solved policy: expected outcomes, menu rows at the report grid."""
     model = market.model
     check_hazard(model)
-    menu = MeteredMenu(model, fee, per_token)
+    menu = MeteredMenu(model, fee, per_token, getattr(market, "valuation", None))
     out = metered_outcome(market, fee, per_token)
     choice = menu.choose(market.grid)
     used = _used(model, choice.cap)
@@ -362,12 +437,22 @@ def metered_solution(
         name=name,
         kind=kind,
         revenue=out.revenue,
-        user_surplus=out.welfare - out.revenue,
+        user_surplus=out.welfare + out.token_cost - out.revenue,
         welfare=out.welfare,
         participation=out.participation,
         tokens_per_user=out.tokens_per_user,
         menu=menu,
         rows=rows,
         parameters=parameters,
-        notes=notes + f"; marginal buyer r = {out.buyer:.12g}",
+        notes=notes + buyers_note(out),
+        token_cost=out.token_cost,
     )
+
+
+def buyers_note(out: MeteredOutcome) -> str:
+    """Who buys: the marginal buyer, or (with a valuation) the intervals of buyers."""
+    intervals = getattr(out, "intervals", None)
+    if intervals is None:
+        return f"; marginal buyer r = {out.buyer:.12g}"
+    shown = ", ".join(f"[{a:.6g}, {b:.6g}]" for a, b in intervals) or "none"
+    return f"; buyers r in {shown}"

@@ -2,8 +2,9 @@ r"""Menus as a user meets them: plans (a time cap and a price) and the user's ch
 
 A plan gives the conversation model run up to a time cap :math:`T` (a token cap
 :math:`\chi T`; :math:`T = \infty` is unlimited) for a price :math:`P` paid up front. A user of
-urgency :math:`r` values it at :math:`U(T \mid r) = E[e^{-r\tau}\mathbf 1\{\tau\le T\}]` and
-buys the plan of greatest :math:`U - P` if that is not negative (the outside option is 0);
+urgency :math:`r` values it at :math:`q(r)U(T \mid r)`, :math:`U(T \mid r) = E[e^{-r\tau}\mathbf
+1\{\tau\le T\}]`, with :math:`q` the menu's valuation (Section 4; :math:`q\equiv 1` without
+one), and buys the plan of greatest :math:`U - P` if that is not negative (the outside option is 0);
 ties go to the larger cap.
 
 Two extensions serve the industry's menus (issue 4): a plan may run the model at a
@@ -11,7 +12,7 @@ Two extensions serve the industry's menus (issue 4): a plan may run the model at
 proportional to :math:`\chi`, so its stopping time is :math:`\tau/s`), and may charge
 ``per_token`` p on the tokens used. With a time cap :math:`T` its value to type :math:`r` is
 
-.. math:: E[e^{-r\tau/s}\mathbf 1\{\tau/s \le T\}] - P - p\,\chi\,E[\min(\tau, sT)],
+.. math:: q(r)E[e^{-r\tau/s}\mathbf 1\{\tau/s \le T\}] - P - p\,\chi\,E[\min(\tau, sT)],
 
 since :math:`s\chi\min(\tau/s, T) = \chi\min(\tau, sT)` tokens are used.
 """
@@ -25,6 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from market.theory.models import ConversationModel
+from market.theory.valuation import Valuation
 
 __all__ = [
     "TIE_TOLERANCE",
@@ -79,11 +81,23 @@ class Plan:
     per_token: float = 0.0
 
 
-def plan_values(model: ConversationModel, r: NDArray, plans) -> tuple[NDArray, NDArray]:
-    """Gross utility and expected payment of each plan for each type: arrays (len(r), K)."""
+def valued(valuation: Valuation | None, r: NDArray, util: NDArray) -> NDArray:
+    """``util`` (rows: the types ``r``) times :math:`q(r)`; unchanged without a valuation."""
+    if valuation is None:
+        return util
+    q = valuation.q(r)
+    return q[:, None] * util if util.ndim == 2 else q * util
+
+
+def plan_values(
+    model: ConversationModel, r: NDArray, plans, valuation: Valuation | None = None
+) -> tuple[NDArray, NDArray]:
+    """Gross utility (including :math:`q(r)`) and expected payment of each plan for each type:
+    arrays (len(r), K)."""
     caps = np.array([p.cap for p in plans], dtype=float)
     speed = np.array([p.speed for p in plans], dtype=float)
     util = model.laplace(r[:, None] / speed[None, :], caps[None, :] * speed[None, :])
+    util = valued(valuation, r, util)
     return util, np.broadcast_to(expected_payments(model, plans)[None, :], util.shape)
 
 
@@ -121,10 +135,12 @@ class Choice:
 
 @dataclass(frozen=True)
 class FiniteMenu:
-    """A finite list of plans over one conversation model."""
+    r"""A finite list of plans over one conversation model, for users of valuation
+    ``valuation`` (None: :math:`q\equiv 1`)."""
 
     model: ConversationModel
     plans: tuple[Plan, ...]
+    valuation: Valuation | None = None
 
     def choose(self, r: ArrayLike) -> Choice:
         """Each user's best plan (largest expected utility minus price; ties: larger cap)."""
@@ -134,7 +150,7 @@ class FiniteMenu:
             return Choice(np.full(r.size, -1), np.full(r.size, np.nan), none, none, none)
         caps = np.array([p.cap for p in self.plans])
         speeds = np.array([p.speed for p in self.plans])
-        util, pay = plan_values(self.model, r, self.plans)
+        util, pay = plan_values(self.model, r, self.plans, self.valuation)
         plan = best_plan(util - pay, caps * speeds)
         buys = plan >= 0
         pick = np.where(buys, plan, 0)
@@ -163,6 +179,7 @@ class ScheduleMenu:
     ``items_of``, if given, returns ``(cap, price, utility)`` of own items in one pass.
     ``support`` is the interval of types the schedule has items for (a user who believes
     its type lies outside takes the item of the nearest end, if it is worth its price).
+    ``valuation``: the users' :math:`q(r)` (None: 1); ``items_of`` includes it.
     """
 
     model: ConversationModel
@@ -170,6 +187,7 @@ class ScheduleMenu:
     price_of: Callable[[NDArray], NDArray]
     items_of: Callable[[NDArray], tuple[NDArray, NDArray, NDArray]] | None = None
     support: tuple[float, float] | None = None
+    valuation: Valuation | None = None
 
     def choose(self, r: ArrayLike) -> Choice:
         """The item meant for each type; a type outside ``support`` takes the item of the
@@ -186,12 +204,13 @@ class ScheduleMenu:
         else:
             cap = np.asarray(self.cap_of(r), dtype=float)
             price = np.asarray(self.price_of(r), dtype=float)
-            util = self.model.laplace(r, cap)
+            util = valued(self.valuation, r, self.model.laplace(r, cap))
         return self._choice(r, cap, price, util, cap > 0)
 
     def _beyond(self, r: NDArray, report: NDArray, outside: NDArray) -> Choice:
         inside = self.choose(report)  # the items of the clipped reports (all in support)
-        util = np.where(outside, self.model.laplace(r, inside.cap), inside.expected_utility)
+        own = valued(self.valuation, r, self.model.laplace(r, inside.cap))
+        util = np.where(outside, own, inside.expected_utility)
         worth = util - inside.price >= -TIE_TOLERANCE
         buys = inside.buys & (~outside | worth)
         return self._choice(report, inside.cap, inside.price, util, buys)

@@ -1,10 +1,12 @@
 r"""Exact choice regions of a finite menu, and the expected outcomes they give.
 
 Users choose as in the market (:func:`market.pricing.plans.best_plan`): the plan of largest
-:math:`s_j(r) = U_j(r) - P_j` if it is :math:`\ge 0`, ties to the larger cap. With time caps at
-full speed, :math:`s_j - s_k` for :math:`T_j > T_k` is strictly decreasing in :math:`r`
-(:math:`\partial_r(U(T_j|r) - U(T_k|r)) = -E[\tau e^{-r\tau}1\{T_k<\tau\le T_j\}] < 0`), so
-each plan is chosen on an interval and more patient types take larger caps.
+:math:`s_j(r) = q(r)U_j(r) - P_j` if it is :math:`\ge 0`, ties to the larger cap. With time caps
+at full speed and :math:`q\equiv 1`, :math:`s_j - s_k` for :math:`T_j > T_k` is strictly
+decreasing in :math:`r` (:math:`\partial_r(U(T_j|r) - U(T_k|r)) = -E[\tau e^{-r\tau}1\{T_k<\tau
+\le T_j\}] < 0`), so each plan is chosen on an interval and more patient types take larger
+caps. With a valuation :math:`q(r)` (Section 4) single crossing can fail (urgent types may
+value more); the grid search below still finds every region wider than a grid cell.
 
 The regions are found by root finding, exactly under that single-crossing property: the chosen
 plan is computed on a grid; in a cell where it changes from :math:`j` to :math:`k`, the
@@ -28,7 +30,9 @@ from scipy.optimize import brentq
 
 from market.pricing.plans import FiniteMenu, best_plan, expected_payments, plan_values
 
-__all__ = ["MenuOutcome", "Region", "choice_regions", "menu_outcome", "menu_revenue"]
+__all__ = [
+    "MenuOutcome", "Region", "choice_regions", "menu_outcome", "menu_profit", "menu_revenue",
+]  # fmt: skip
 
 #: Points of the grid on which the chosen plan is first located.
 REGION_GRID = 257
@@ -54,10 +58,12 @@ class MenuOutcome:
     welfare: float
     participation: float
     tokens_per_user: float
+    token_cost: float = 0.0
 
     @property
     def user_surplus(self) -> float:
-        return self.welfare - self.revenue
+        """Gross welfare minus revenue (welfare is net of the token cost)."""
+        return self.welfare + self.token_cost - self.revenue
 
 
 class _Surplus:
@@ -68,7 +74,8 @@ class _Surplus:
         self.caps = np.array([p.cap * p.speed for p in menu.plans], dtype=float)
 
     def table(self, r: NDArray) -> NDArray:
-        util, pay = plan_values(self.menu.model, np.atleast_1d(r), self.menu.plans)
+        menu = self.menu
+        util, pay = plan_values(menu.model, np.atleast_1d(r), menu.plans, menu.valuation)
         return util - pay
 
     def value(self, j: int, x: float) -> float:
@@ -134,22 +141,42 @@ def menu_revenue(menu: FiniteMenu, market) -> float:
     )
 
 
-def menu_outcome(menu: FiniteMenu, market) -> MenuOutcome:
-    r"""Revenue, welfare, participation and tokens of a finite menu over exact regions.
+def menu_profit(menu: FiniteMenu, market) -> float:
+    """Expected profit only (for optimisers): payments minus token costs times the masses;
+    the revenue when the market has no cost per token."""
+    if market.cost == 0:
+        return menu_revenue(menu, market)
+    net = expected_payments(menu.model, menu.plans) - market.cost * _tokens(menu)
+    return sum(
+        net[reg.plan] * market.mass(reg.low, reg.high)
+        for reg in choice_regions(menu, market)
+        if reg.plan >= 0
+    )
 
-    Revenue is :math:`\sum_j P_j (G(b_j) - G(a_j))` (payments do not depend on the type),
-    welfare :math:`\sum_j\int_{a_j}^{b_j} g(r)U_j(r)dr` (:meth:`Market.expect`), and
-    tokens :math:`\sum_j \chi E[\min(\tau, s_jT_j)](G(b_j) - G(a_j))`.
-    """
+
+def _tokens(menu: FiniteMenu) -> NDArray:
+    """Expected tokens of each plan, :math:`\\chi E[\\min(\\tau, s_jT_j)]`."""
     model = menu.model
-    regions = choice_regions(menu, market)
-    pay = expected_payments(menu.model, menu.plans)
-    used = np.array(
+    return np.array(
         [
             model.token_rate * float(model.expected_truncated_time(p.cap * p.speed))
             for p in menu.plans
         ]
     )
+
+
+def menu_outcome(menu: FiniteMenu, market) -> MenuOutcome:
+    r"""Revenue, welfare, participation and tokens of a finite menu over exact regions.
+
+    Revenue is :math:`\sum_j P_j (G(b_j) - G(a_j))` (payments do not depend on the type),
+    tokens :math:`\sum_j \chi E[\min(\tau, s_jT_j)](G(b_j) - G(a_j))`, their cost :math:`c`
+    times that, and welfare :math:`\sum_j\int_{a_j}^{b_j} g(r)q(r)U_j(r)dr` (:meth:`Market.expect`)
+    minus the token cost.
+    """
+    model = menu.model
+    regions = choice_regions(menu, market)
+    pay = expected_payments(menu.model, menu.plans)
+    used = _tokens(menu)
     revenue = welfare = share = tokens = 0.0
     for reg in regions:
         if reg.plan < 0 or reg.high <= reg.low:
@@ -161,7 +188,9 @@ def menu_outcome(menu: FiniteMenu, market) -> MenuOutcome:
         tokens += used[reg.plan] * mass
 
         def utility(z, plan=plan):
-            return model.laplace(z / plan.speed, plan.cap * plan.speed)
+            util = model.laplace(z / plan.speed, plan.cap * plan.speed)
+            return util if menu.valuation is None else menu.valuation.q(z) * util
 
         welfare += market.expect(utility, reg.low, reg.high)
-    return MenuOutcome(regions, revenue, welfare, share, tokens)
+    cost = market.cost * tokens if market.cost > 0 else 0.0
+    return MenuOutcome(regions, revenue, welfare - cost, share, tokens, cost)

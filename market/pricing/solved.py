@@ -80,7 +80,8 @@ class SolvedPolicy:
     name, kind : str
         As in the scenario (``kind`` one of :data:`market.pricing.KINDS`).
     revenue, user_surplus, welfare : float
-        Expected per user (types integrated out); welfare = revenue + user surplus.
+        Expected per user (types integrated out). ``revenue`` is gross (what users pay);
+        welfare = revenue + user surplus - token cost = profit + user surplus.
     participation : float
         Share of types who buy.
     tokens_per_user : float
@@ -96,6 +97,12 @@ class SolvedPolicy:
         How it was solved, and what was checked.
     pooled : tuple of (float, float, float)
         Intervals of types pooled on one token cap (ironing): ``(r_from, r_to, token_cap)``.
+    token_cost : float
+        What the platform pays for the tokens it serves, per user: :math:`c` times
+        ``tokens_per_user`` (Section 2.1; 0 without a cost).
+    incentives : dict or None
+        For the optimal token menu: the global IC/IR check of the threshold menu and, when it
+        fails, what was deployed instead (:func:`market.pricing.paper.solve_optimal`).
     """
 
     name: str
@@ -110,6 +117,13 @@ class SolvedPolicy:
     parameters: dict = field(default_factory=dict)
     notes: str = ""
     pooled: tuple[tuple[float, float, float], ...] = ()
+    token_cost: float = 0.0
+    incentives: dict | None = None
+
+    @property
+    def profit(self) -> float:
+        """Revenue minus the token cost, per user."""
+        return self.revenue - self.token_cost
 
     @property
     def model(self):
@@ -118,9 +132,12 @@ class SolvedPolicy:
 
     def by_type(self, r) -> dict[str, NDArray]:
         """What the types ``r`` buy and expect, by their own choice: ``served``, ``utility``
-        (expected :math:`e^{-r\\tau}` within the cap), ``payment`` (price plus the expected
+        (expected :math:`q(r)e^{-r\\tau}` within the cap), ``payment`` (price plus the expected
         per-token charge) and ``tokens`` (expected tokens used)."""
         r = np.atleast_1d(np.asarray(r, dtype=float))
+        own = getattr(self.menu, "by_type", None)
+        if own is not None:  # a menu of models of its own (soft caps, market.pricing.softcaps)
+            return own(r)
         choice = self.menu.choose(r)
         speed = np.ones(r.size) if choice.speed is None else np.asarray(choice.speed)
         per_token = np.zeros(r.size) if choice.per_token is None else choice.per_token
@@ -133,6 +150,17 @@ class SolvedPolicy:
             "payment": np.where(choice.buys, charge(choice.price, per_token, tokens), 0.0),
             "tokens": tokens,
         }
+
+    def quality(self, urgency, time) -> NDArray:
+        """Reasoning quality :math:`\\kappa` of the item the types ``urgency`` choose, at running
+        time ``time`` (Section 4; menus with a ``quality`` method: ``soft_caps``, ``hard_caps``)."""
+        quality = getattr(self.menu, "quality", None)
+        if quality is None:
+            raise ValueError(
+                f"policy {self.name!r} ({self.kind}): quality(urgency, time) is defined for "
+                "soft_caps and hard_caps policies (a model of endogenous reasoning quality)"
+            )
+        return quality(urgency, time)
 
     def plans(self):
         """What is sold, as a :class:`pandas.DataFrame` (columns :data:`PLAN_COLUMNS`).
@@ -169,11 +197,15 @@ class SolvedPolicy:
         ]
 
     def to_dict(self) -> dict:
-        """JSON-friendly: every number finite or ``null`` (unlimited caps)."""
-        return {
+        """JSON-friendly: every number finite or ``null`` (unlimited caps). ``revenue`` is
+        gross, ``cost`` the token cost, ``profit`` their difference; ``incentives`` appears
+        for the optimal token menu."""
+        out = {
             "name": self.name,
             "kind": self.kind,
             "revenue": float(self.revenue),
+            "cost": float(self.token_cost),
+            "profit": float(self.profit),
             "user_surplus": float(self.user_surplus),
             "welfare": float(self.welfare),
             "participation": float(self.participation),
@@ -183,6 +215,22 @@ class SolvedPolicy:
             "notes": self.notes,
             "menu": [row.to_dict() for row in self.rows],
         }
+        if self.incentives is not None:
+            out["incentives"] = _json(self.incentives)
+        return out
+
+
+def _json(value):
+    """A plain-data copy with every non-finite float as ``None``."""
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json(v) for v in value]
+    if isinstance(value, float | np.floating):
+        return json_number(value)
+    if isinstance(value, np.integer | np.bool_):
+        return value.item()
+    return value
 
 
 @dataclass(frozen=True)

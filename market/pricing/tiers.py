@@ -30,6 +30,15 @@ caps at evenly spaced types; and, for :math:`K > 1`, the :math:`K-1` solution wi
 plan of empty interval inserted at every position (so revenue never falls with :math:`K`).
 Reported values always come from the users' actual choices (:mod:`.regions`); ``notes``
 compare them with :math:`R`.
+
+**Valuations and a cost per token.** With users' valuations :math:`q(r)` (Section 4),
+:math:`V(q|r)` is :math:`q(r)` times the above; with a cost :math:`c` per token (Section 2.1)
+every plan's value is taken net of its token cost :math:`\kappa = c\chi E[\min(\tau, T)]`
+(:meth:`Ladder.kappa`) in :math:`R`, which is then the profit, and candidates are ranked by
+their actual profit. A rising :math:`q` can break decreasing differences
+(:math:`\partial_r\partial_T V = e^{-rT}f(T)(q' - qT)`), so the falling ladder is only a
+family of candidates there; the flat price (:func:`best_flat_price`, which handles buyers on
+either side) is always among them, so tiers never earn less than it.
 """
 
 from __future__ import annotations
@@ -42,33 +51,19 @@ from numpy.typing import NDArray
 from scipy.optimize import minimize
 
 from market.numerics.optimize import maximize
+from market.pricing.flat import ARGMAX_GRID, ARGMAX_XTOL, best_flat_buyer, best_flat_price
 from market.pricing.plans import FiniteMenu, Plan
-from market.pricing.regions import menu_outcome, menu_revenue
+from market.pricing.regions import menu_outcome, menu_profit
 from market.theory.mechanism import OptimalTokenMenu
 
-__all__ = ["Ladder", "best_flat_buyer", "best_ladder", "fixed_price_qualities"]
+__all__ = ["Ladder", "best_flat_buyer", "best_flat_price", "best_ladder", "fixed_price_qualities"]
 
 #: Slowest speed a speed tier may have.
 MIN_SPEED = 1e-3
-#: Grid for 1-D maximisations, polished by bounded Brent to this tolerance in r.
-ARGMAX_GRID = 401
-ARGMAX_XTOL = 1e-13
 #: Largest quality unit of a free cap (T = E[tau] x / (1 - x), about 1e12 E[tau]).
 X_MAX = 1 - 1e-12
 #: Agreement expected between the relaxed revenue R and the users' actual choices.
 AGREEMENT = 1e-9
-
-
-def best_flat_buyer(market) -> float:
-    """:math:`r^* = \\arg\\max_r \\log G(r) + \\log U(\\infty|r)`; the flat price is
-    :math:`U(\\infty|r^*)`."""
-    return maximize(
-        lambda r: market.urgency.log_cdf(r) + np.log(market.model.laplace(r, np.inf)),
-        market.low,
-        market.high,
-        grid=ARGMAX_GRID,
-        xtol=ARGMAX_XTOL,
-    )[0]
 
 
 class Ladder:
@@ -92,10 +87,15 @@ class Ladder:
         self.model = market.model
         self.scale = market.expected_time
         self.top = math.inf if kind == "caps" else 1.0
+        #: With a cost per token an unlimited top plan is no longer best (its net value falls
+        #: beyond the first-best cap): every cap is free.
+        self.free_top = kind == "caps" and getattr(market, "cost", 0.0) > 0 and not rising
 
     @cached_property
     def optimal_menu(self) -> OptimalTokenMenu:
-        return OptimalTokenMenu(self.model, self.market.urgency)
+        if getattr(self.market, "plain", True):
+            return OptimalTokenMenu(self.model, self.market.urgency)
+        return self.market.optimal_menu
 
     # -- qualities ------------------------------------------------------------------------
     def quality(self, x: NDArray) -> NDArray:
@@ -113,10 +113,30 @@ class Ladder:
             return np.where(np.isinf(q), 1.0, q / (self.scale + q))
 
     def value(self, q: NDArray, r: NDArray) -> NDArray:
-        """:math:`V(q|r)`."""
+        """:math:`V(q|r)`, including the valuation :math:`q(r)` of the market's users."""
         if self.kind == "speeds":
-            return self.model.laplace(np.asarray(r) / q, np.inf)
-        return self.model.laplace(r, q)
+            util = self.model.laplace(np.asarray(r) / q, np.inf)
+        else:
+            util = self.model.laplace(r, q)
+        valuation = self.market.valuation
+        return util if valuation is None else valuation.q(r) * util
+
+    def kappa(self, q: NDArray) -> NDArray:
+        r""":math:`\kappa(q) = c\chi E[\min(\tau, T)]`, the token cost of a plan of quality
+        ``q`` (a cap ``T``; any speed of unlimited use: :math:`c\chi E[\tau]`)."""
+        q = np.asarray(q, dtype=float)
+        if self.kind == "speeds":
+            return np.full(q.shape, self.market.cost * float(self.market.tokens(np.inf)))
+        return self.market.cost * self.market.tokens(q)
+
+    def kappa_slope(self, q: NDArray) -> NDArray:
+        r""":math:`\kappa'(T) = c\chi S(T)` for caps (0 at ``inf``), 0 for speeds."""
+        q = np.asarray(q, dtype=float)
+        if self.kind == "speeds":
+            return np.zeros(q.shape)
+        finite = np.isfinite(q)
+        surv = self.model.survival(np.where(finite, q, 0.0))
+        return np.where(finite, self.market.token_price * surv, 0.0)
 
     def plan(self, name: str, q: float, price: float) -> Plan:
         if self.kind == "speeds":
@@ -125,12 +145,17 @@ class Ladder:
 
     # -- the relaxed problem -----------------------------------------------------------
     def relaxed(self, b: NDArray, q: NDArray) -> tuple[float, NDArray]:
-        """Revenue :math:`R` and prices for boundaries ``b`` (ascending) and qualities ``q``
-        (descending)."""
+        """Profit (revenue :math:`R` without a cost) and prices for boundaries ``b``
+        (ascending) and qualities ``q`` (descending). With a cost per token the profit is
+        :math:`\\sum_k G(b_k)[V(q_k|b_k) - \\kappa_k - V(q_{k+1}|b_k) + \\kappa_{k+1}]`
+        (Abel summation of :math:`\\sum_k (G(b_k) - G(b_{k-1}))(P_k - \\kappa_k)`)."""
         own = self.value(q, b)
         below = np.append(self.value(q[1:], b[:-1]), 0.0)
         step = own - below
         prices = np.cumsum(step[::-1])[::-1]
+        if self.market.cost > 0:
+            kappa = self.kappa(q)
+            step = step - (kappa - np.append(kappa[1:], 0.0))
         return float(self.market.urgency.cdf(b) @ step), prices
 
     def _moments(self, q: NDArray, r: NDArray) -> tuple[NDArray, NDArray, NDArray]:
@@ -140,11 +165,18 @@ class Ladder:
         if self.kind == "speeds":
             value = model.laplace(r / q, np.inf)
             moment = model.laplace(r / q, np.inf, 1)  # E[tau e^{-r tau / s}]
-            return value, -moment / q, r / q**2 * moment
-        finite = np.isfinite(q)
-        t = np.where(finite, q, 0.0)
-        dq = np.where(finite, np.exp(-r * t) * model.density(t), 0.0)
-        return model.laplace(r, q), -model.laplace(r, q, 1), dq
+            out = value, -moment / q, r / q**2 * moment
+        else:
+            finite = np.isfinite(q)
+            t = np.where(finite, q, 0.0)
+            dq = np.where(finite, np.exp(-r * t) * model.density(t), 0.0)
+            out = model.laplace(r, q), -model.laplace(r, q, 1), dq
+        valuation = self.market.valuation
+        if valuation is None:
+            return out
+        # V = q(r) U: V_r = q' U + q U_r, V_q = q U_q (Section 4).
+        v, dv = valuation.values(r)
+        return v * out[0], dv * out[0] + v * out[1], v * out[2]
 
     def _qualities(self, v: NDArray, k: int) -> tuple[NDArray, NDArray, NDArray]:
         """The full quality vector from the free units ``v[k:]``: the top quality first and
@@ -154,6 +186,8 @@ class Ladder:
         order = np.argsort(x_raw if self.rising else -x_raw, kind="stable")
         x = x_raw[order]
         free = self.quality(x)
+        if self.free_top:
+            return free, order, np.arange(k)
         if self.rising:
             return np.concatenate([free, [self.top]]), order, np.arange(k - 1)
         return np.concatenate([[self.top], free]), order, np.arange(1, k)
@@ -168,12 +202,17 @@ class Ladder:
         # Own plan at each boundary (k values), the next plan at b_1..b_{k-1}.
         val, d_r, d_q = self._moments(np.concatenate([q, q[1:]]), np.concatenate([b, b[:-1]]))
         step = val[:k] - np.append(val[k:], 0.0)
+        if self.market.cost > 0:  # profit: values net of each plan's token cost
+            kappa = self.kappa(q)
+            step = step - (kappa - np.append(kappa[1:], 0.0))
+            d_q = d_q - self.kappa_slope(np.concatenate([q, q[1:]]))
         cdf, pdf = self.market.urgency.cdf(b), self.market.urgency.pdf(b)
         grad = np.zeros(v.size)
-        with np.errstate(invalid="ignore"):  # g = inf at an end where the step is 0
+        # g = inf at an end where the step is 0 (or, net of a token cost, not 0: a huge slope)
+        with np.errstate(invalid="ignore", over="ignore"):
             dz = np.nan_to_num(pdf * step) + cdf * (d_r[:k] - np.append(d_r[k:], 0.0))
-        grad[pz] = dz * (hi - lo)
-        if fixed is None and k > 1:
+            grad[pz] = np.nan_to_num(dz * (hi - lo))
+        if fixed is None and v.size > k:
             _, order, where = self._qualities(v, k)
             # dR/dq_j = G(b_j) V_q(q_j|b_j) - G(b_{j-1}) V_q(q_j|b_{j-1}) (none for j = 1).
             grad_q = cdf * d_q[:k] - np.concatenate([[0.0], cdf[:-1] * d_q[k:]])
@@ -199,7 +238,7 @@ class Ladder:
         ``starts``: more starting points (boundary fractions, then free quality units).
         Returns ``(b, q, R)``.
         """
-        n_free = 0 if fixed is not None else k - 1
+        n_free = 0 if fixed is not None else (k if self.free_top else k - 1)
         starts = [*starts, *(self._quantile_start(k, fixed, c) for c in (1.0, 0.7))]
         if fixed is not None:
             starts.append(self._separable_start(fixed))
@@ -230,7 +269,10 @@ class Ladder:
         z = c * np.arange(1, k + 1) / k
         if fixed is not None:
             return z
-        mid = self.market.low + (self.market.high - self.market.low) * (np.arange(1, k) + 0.5) / k
+        first = 0 if self.free_top else 1
+        mid = (
+            self.market.low + (self.market.high - self.market.low) * (np.arange(first, k) + 0.5) / k
+        )
         if self.kind == "caps":
             q = self.optimal_menu.cap(mid)
         else:
@@ -247,7 +289,11 @@ class Ladder:
 
             def term(r, j=j, nxt=nxt):
                 below = 0.0 if nxt is None else self.value(np.full(r.shape, nxt), r)
-                return cdf(r) * (self.value(np.full(r.shape, q[j]), r) - below)
+                net = self.value(np.full(r.shape, q[j]), r) - below
+                if self.market.cost > 0:
+                    after = 0.0 if nxt is None else self.kappa(np.array([nxt]))[0]
+                    net = net - (self.kappa(np.array([q[j]]))[0] - after)
+                return cdf(r) * net
 
             z.append(
                 (maximize(term, lo, hi, grid=ARGMAX_GRID, xtol=ARGMAX_XTOL)[0] - lo) / (hi - lo)
@@ -265,17 +311,22 @@ class Ladder:
         for j in range(q.size + 1):  # the new plan takes position j
             before = u[j - 1] if j > 0 else (0.0 if self.rising else None)
             after = u[j] if j < u.size else (None if self.rising else 0.0)
+            if self.free_top and j == 0:
+                before = X_MAX
             if before is None or after is None:
                 continue  # it would have to be above the top quality
             zz = np.insert(z, j, z[j - 1] if j > 0 else 0.0)
             uu = np.insert(u, j, 0.5 * (before + after))
-            out.append(np.concatenate([zz, uu[:-1] if self.rising else uu[1:]]))
+            if self.free_top:
+                out.append(np.concatenate([zz, uu]))
+            else:
+                out.append(np.concatenate([zz, uu[:-1] if self.rising else uu[1:]]))
         return out
 
     def menu(self, q: NDArray, prices: NDArray, names: list[str] | None = None) -> FiniteMenu:
         names = names or [f"tier {j + 1}" for j in range(q.size)]
         plans = tuple(self.plan(n, qq, p) for n, qq, p in zip(names, q, prices, strict=True))
-        return FiniteMenu(self.model, plans)
+        return FiniteMenu(self.model, plans, self.market.valuation)
 
 
 def _directions(market, kind: str) -> list[Ladder]:
@@ -314,7 +365,10 @@ def best_ladder(market, kind: str, count: int, fixed: NDArray | None = None) -> 
             chains[lad] = (b, q)
             cands.append((q, lad.relaxed(b, q)[1], _label(lad)))
         if k == 1:
-            price = float(ladders[0].value(np.array([ladders[0].top]), np.array([flat]))[0])
+            if market.plain:
+                price = float(ladders[0].value(np.array([ladders[0].top]), np.array([flat]))[0])
+            else:
+                price = best_flat_price(market)[0]
             cands.append((np.array([ladders[0].top]), np.array([price]), "the flat price"))
         else:
             q, p = best[0], best[1]
@@ -329,9 +383,9 @@ def _label(ladder: Ladder) -> str:
 
 
 def _pick(ladder: Ladder, cands: list) -> tuple:
-    """The candidate ``(q, p, label)`` of largest actual revenue (exact choice regions; ties
-    go to the earlier candidate)."""
-    scored = [(menu_revenue(ladder.menu(q, p), ladder.market), q, p, lab) for q, p, lab in cands]
+    """The candidate ``(q, p, label)`` of largest actual profit (revenue without a cost; exact
+    choice regions; ties go to the earlier candidate)."""
+    scored = [(menu_profit(ladder.menu(q, p), ladder.market), q, p, lab) for q, p, lab in cands]
     revenue, q, p, label = max(scored, key=lambda item: item[0])
     return q, p, revenue, f"best by the users' choices: {label}"
 
@@ -344,7 +398,7 @@ def fixed_price_qualities(ladder: Ladder, prices: NDArray) -> tuple[NDArray, flo
 
     def revenue(x):
         q = ladder.quality(np.clip(x, 0, 1))
-        return menu_revenue(ladder.menu(q, prices), ladder.market)
+        return menu_profit(ladder.menu(q, prices), ladder.market)
 
     starts = [1.0 - rank / k, 1.0 - (rank + 0.5) / (k + 1)]
     best_x, best_r = None, -np.inf

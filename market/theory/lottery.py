@@ -34,7 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 from scipy import sparse
 from scipy.optimize import brentq, linprog, minimize
 
@@ -61,6 +61,9 @@ LONG_CAP = 4.0
 #: Largest menu whose prices are polished on the continuum.
 POLISH_ITEMS = 10
 EXACT_ITEMS = 3
+#: Profit evaluations per item the polish may spend (on interpolated, then exact boundaries):
+#: a bound on the work of a solve, whatever the menu (each exact evaluation finds roots).
+POLISH_EVALS, POLISH_EXACT_EVALS = 300, 80
 
 
 @dataclass(frozen=True)
@@ -178,14 +181,16 @@ class _Continuum:
         self.kappa = k * (self.x @ model.expected_truncated_time(self.caps)) if k > 0 else 0.0
         lo, hi = float(urgency.low), float(urgency.high)
         quant = urgency.ppf(np.linspace(0.0, 1.0, EVAL_GRID))
-        self.grid = np.unique(np.clip(np.concatenate([np.linspace(lo, hi, EVAL_GRID), quant]), lo, hi))
+        grid = np.concatenate([np.linspace(lo, hi, EVAL_GRID), quant])
+        self.grid = np.unique(np.clip(grid, lo, hi))
         self.gross = self.gross_of(self.grid)
         self.g_cdf = np.asarray(urgency.cdf(self.grid), dtype=float)
 
     def gross_of(self, r: NDArray) -> NDArray:
         """``(len(r), m)``: :math:`q(r)\\sum_j x_{mj}E[e^{-r\\tau}1\\{\\tau\\le T_j\\}]`."""
         r = np.atleast_1d(np.asarray(r, dtype=float))
-        return self.q.q(r)[:, None] * (self.model.laplace(r[:, None], self.caps[None, :]) @ self.x.T)
+        util = self.model.laplace(r[:, None], self.caps[None, :])
+        return self.q.q(r)[:, None] * (util @ self.x.T)
 
     def _choices(self, p: NDArray, gross: NDArray) -> NDArray:
         pay = np.concatenate([np.zeros((gross.shape[0], 1)), gross - p[None, :]], axis=1)
@@ -235,7 +240,9 @@ class _Continuum:
             out["revenue"] += p[m] * mass
             out["token_cost"] += kappa[m] * mass
             out["participation"] += mass
-            out["user_surplus"] += expect(self.urgency, lambda r, m=m: self.gross_of(r)[:, m] - p[m], a, b)
+            out["user_surplus"] += expect(
+                self.urgency, lambda r, m=m: self.gross_of(r)[:, m] - p[m], a, b
+            )
             lo, hi, share = bought.get(m, (a, b, 0.0))
             bought[m] = (min(lo, a), max(hi, b), share + mass)
         out["profit"] = out["revenue"] - out["token_cost"]
@@ -255,7 +262,8 @@ def _polish(menu: _Continuum, p: NDArray) -> NDArray:
         start = p / scale
         res = minimize(
             lambda z, exact=exact: -menu.profit(z * scale, exact), start, method="Nelder-Mead",
-            options={"xatol": 1e-14, "fatol": 1e-17, "maxiter": 4000 * p.size,
+            options={"xatol": 1e-12, "fatol": 1e-15,
+                     "maxfev": (POLISH_EXACT_EVALS if exact else POLISH_EVALS) * p.size,
                      "initial_simplex": np.vstack([start, start + step * np.eye(p.size)])},
         )  # fmt: skip
         if -res.fun >= menu.profit(p, exact):
@@ -264,7 +272,7 @@ def _polish(menu: _Continuum, p: NDArray) -> NDArray:
 
 
 def _unlimited(menu: _Continuum, grid: NDArray, xs: NDArray, prices: NDArray, result: dict):
-    """Each item's caps beyond :data:`LONG_CAP` times :math:`E[\tau]` tried as unlimited (the
+    """Each item's caps beyond :data:`LONG_CAP` times :math:`E[\\tau]` tried as unlimited (the
     LP cannot tell them apart to its tolerance); kept where the continuum profit does not fall."""
     long = np.isfinite(grid) & (grid >= LONG_CAP * float(menu.model.expected_time))
     if not np.isinf(grid[-1]) or not np.any(xs[:, long] > 0):
@@ -304,7 +312,8 @@ def _refine(urgency, r: NDArray, cuts: list[float], caps: NDArray, x: NDArray):
     for j in np.flatnonzero(x.max(axis=0) > ITEM_TOL):
         if np.isfinite(caps[j]):
             k = int(np.searchsorted(finite, caps[j]))
-            for nb in (finite[k - 1] if k > 0 else caps[j] / 2, finite[min(k + 1, finite.size - 1)]):
+            below = finite[k - 1] if k > 0 else caps[j] / 2
+            for nb in (below, finite[min(k + 1, finite.size - 1)]):
                 new_c.append([np.sqrt(caps[j] * nb)])
         elif finite.size:
             new_c.append([2 * finite[-1]])

@@ -250,10 +250,11 @@ class OptimalTokenMenu:
             q = 1.0 if self.valuation is None else self.valuation.q(rho)
             return self.model.density(t) * q * np.exp(-rho * t)
 
-        out = np.empty(r.size)
-        for i, (x, cap) in enumerate(zip(r.ravel(), self.cap(r).ravel(), strict=True)):
+        out = np.zeros(r.size)
+        for i, cap in enumerate(self.cap(r).ravel()):
             end = min(float(cap), horizon)
-            out[i] = integrate(rate, [0.0, *(k for k in kinks if 0 < k < end), end]) if end > 0 else 0.0
+            if end > 0:
+                out[i] = integrate(rate, [0.0, *(k for k in kinks if 0 < k < end), end])
         return out.reshape(r.shape)
 
     # -- what it earns ----------------------------------------------------------------
