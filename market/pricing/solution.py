@@ -20,6 +20,8 @@ FRAME_COLUMNS = (
     "share_of_first_best",
     "participation",
     "tokens_per_user",
+    "cost",
+    "profit",
 )
 
 
@@ -84,6 +86,8 @@ class Solution:
                 "policy": p.name,
                 "kind": p.kind,
                 "revenue": p.revenue,
+                "cost": p.token_cost,
+                "profit": p.profit,
                 "user_surplus": p.user_surplus,
                 "welfare": p.welfare,
                 "share_of_first_best": self.share_of_first_best(p),
