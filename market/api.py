@@ -261,18 +261,10 @@ def _simulated(scenario, solution, market, draws, engine, interval, progress):
 
 
 def dynamics_of(scenario: Scenario):
-    """The scenario's market beyond the paper's (:class:`market.sim.engine.Dynamics`):
-    ``[market] capacity``, ``[users]``, ``[market] anticipate``."""
-    from market.sim.behaviour import Behaviour
-    from market.sim.congested import Congestion
-    from market.sim.engine import Dynamics
+    """The scenario's market beyond the paper's (:func:`market.sim.engine.dynamics_of`)."""
+    from market.sim.engine import dynamics_of as of
 
-    market, users = scenario.market, scenario.users
-    congestion = None
-    if market.capacity is not None:
-        congestion = Congestion(market.capacity, market.discipline)
-    behaviour = Behaviour(users.choice, users.temperature, users.misperception_sd)
-    return Dynamics(behaviour, congestion, market.anticipate)
+    return of(scenario)
 
 
 def _repricer(scenario: Scenario):

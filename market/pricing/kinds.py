@@ -18,12 +18,8 @@ from market.pricing.metered import best_fee, best_per_token, best_two_part, mete
 from market.pricing.plans import FiniteMenu, Plan
 from market.pricing.regions import menu_outcome
 from market.pricing.solved import SolvedPolicy, finite_menu_rows, token_cap_value
-from market.pricing.tiers import (
-    AGREEMENT,
-    Ladder,
-    best_ladder,
-    fixed_price_qualities,
-)
+from market.pricing.tier_prices import fixed_price_qualities
+from market.pricing.tiers import AGREEMENT, Ladder, best_ladder
 
 __all__ = [
     "solve_custom",

@@ -53,10 +53,10 @@ from scipy.optimize import minimize
 from market.numerics.optimize import maximize
 from market.pricing.flat import ARGMAX_GRID, ARGMAX_XTOL, best_flat_buyer, best_flat_price
 from market.pricing.plans import FiniteMenu, Plan
-from market.pricing.regions import menu_outcome, menu_profit
+from market.pricing.regions import menu_profit
 from market.theory.mechanism import OptimalTokenMenu
 
-__all__ = ["Ladder", "best_flat_buyer", "best_flat_price", "best_ladder", "fixed_price_qualities"]
+__all__ = ["Ladder", "best_flat_buyer", "best_flat_price", "best_ladder"]
 
 #: Slowest speed a speed tier may have.
 MIN_SPEED = 1e-3
@@ -388,33 +388,3 @@ def _pick(ladder: Ladder, cands: list) -> tuple:
     scored = [(menu_profit(ladder.menu(q, p), ladder.market), q, p, lab) for q, p, lab in cands]
     revenue, q, p, label = max(scored, key=lambda item: item[0])
     return q, p, revenue, f"best by the users' choices: {label}"
-
-
-def fixed_price_qualities(ladder: Ladder, prices: NDArray) -> tuple[NDArray, float]:
-    """Qualities maximising the actual revenue for given prices (Nelder-Mead, ``xatol``
-    1e-9, ``fatol`` 1e-14, from qualities ordered like the prices)."""
-    k = prices.size
-    rank = np.argsort(np.argsort(-prices, kind="stable"), kind="stable")  # 0 = dearest
-
-    def revenue(x):
-        q = ladder.quality(np.clip(x, 0, 1))
-        return menu_profit(ladder.menu(q, prices), ladder.market)
-
-    starts = [1.0 - rank / k, 1.0 - (rank + 0.5) / (k + 1)]
-    best_x, best_r = None, -np.inf
-    for x0 in starts:
-        res = minimize(
-            lambda x: -revenue(x),
-            np.asarray(x0, dtype=float),
-            method="Nelder-Mead",
-            bounds=[(0.0, 1.0)] * k,
-            options={"xatol": 1e-9, "fatol": 1e-14, "maxiter": 400 * k},
-        )
-        if -res.fun > best_r:
-            best_x, best_r = res.x, -res.fun
-    return ladder.quality(np.clip(best_x, 0, 1)), best_r
-
-
-def evaluate(ladder: Ladder, menu: FiniteMenu):
-    """Exact expected outcomes of a ladder's menu."""
-    return menu_outcome(menu, ladder.market)

@@ -30,6 +30,7 @@ __all__ = [
     "ENGINES",
     "Dynamics",
     "PolicyRun",
+    "dynamics_of",
     "sample_interval",
     "simulate_policies",
     "simulate_policy",
@@ -73,6 +74,17 @@ class PolicyRun:
     realized: Realized
     settlement: Settlement | None = None
     pricing: object = None
+
+
+def dynamics_of(scenario) -> Dynamics:
+    """The scenario's market beyond the paper's: ``[market] capacity`` and ``discipline``,
+    ``[users]`` choice and noise, ``[market] anticipate``."""
+    market, users = scenario.market, scenario.users
+    congestion = None
+    if market.capacity is not None:
+        congestion = Congestion(market.capacity, market.discipline)
+    behaviour = Behaviour(users.choice, users.temperature, users.misperception_sd)
+    return Dynamics(behaviour, congestion, market.anticipate)
 
 
 def sample_interval(users: int, arrival_rate: float, samples: int = SAMPLES) -> float:

@@ -27,10 +27,8 @@ import mesa
 
 from market.scenario import Scenario, build_market
 from market.sim.abm import MarketModel
-from market.sim.behaviour import Behaviour
-from market.sim.congested import Congestion
 from market.sim.draws import make_draws
-from market.sim.engine import Dynamics, offer_of, sample_interval
+from market.sim.engine import dynamics_of, offer_of, sample_interval
 
 __all__ = ["LiveMarket", "dynamics_of"]
 
@@ -38,16 +36,6 @@ __all__ = ["LiveMarket", "dynamics_of"]
 def _clock(model: LiveMarket) -> float:
     """The market's clock (SimPy's), not Mesa's step count."""
     return float(model.env.now)
-
-
-def dynamics_of(scenario: Scenario) -> Dynamics:
-    """How the scenario's users choose and its capacity is shared (as ``market.simulate``)."""
-    market, users = scenario.market, scenario.users
-    congestion = None
-    if market.capacity is not None:
-        congestion = Congestion(market.capacity, market.discipline)
-    behaviour = Behaviour(users.choice, users.temperature, users.misperception_sd)
-    return Dynamics(behaviour, congestion, market.anticipate)
 
 
 def _expected_revenue(model: LiveMarket) -> float:
