@@ -116,7 +116,7 @@ def run(tmp_path_factory, scenario) -> None:
 
 
 @settings(
-    max_examples=4,
+    max_examples=2,  # the breadth is in the slow run below (150 examples)
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
