@@ -23,7 +23,6 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.interpolate import PchipInterpolator
 
 from market.theory.formula import FormulaError, parse
 
@@ -95,6 +94,8 @@ class Valuation:
     def from_points(cls, urgency: ArrayLike, value: ArrayLike) -> Valuation:
         """The monotone cubic (PCHIP) through ``(urgency[i], value[i])``; urgencies strictly
         increasing, as many values as urgencies (at least 2)."""
+        from scipy.interpolate import PchipInterpolator  # lazy: `market solve` starts faster
+
         x, y = _numbers("urgency", urgency), _numbers("value", value)
         if x.size != y.size:
             raise ValuationError(
