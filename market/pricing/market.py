@@ -11,28 +11,19 @@ pays :math:`c` for every token it serves; a solved task at :math:`q = 1` is wort
 
 from __future__ import annotations
 
-import math
 from functools import cached_property
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from market.numerics.integrate import expect, type_nodes
+from market.theory.costs import check_cost
 from market.theory.valuation import Valuation
 
-__all__ = ["MENU_POINTS", "Market", "check_cost"]
+__all__ = ["MENU_POINTS", "Market"]
 
 #: Menus are reported at this many evenly spaced urgencies from low to high.
 MENU_POINTS = 201
-
-
-def check_cost(cost) -> float:
-    """``cost`` as a float, or a one-line error naming it (a finite number >= 0 expected)."""
-    if isinstance(cost, bool) or not isinstance(cost, int | float | np.integer | np.floating):
-        raise ValueError(f"cost = {cost!r}: expected a number >= 0 (currency per token)")
-    if not (math.isfinite(cost) and cost >= 0):
-        raise ValueError(f"cost = {cost!r}: expected a finite number >= 0 (currency per token)")
-    return float(cost)
 
 
 class Market:

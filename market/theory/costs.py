@@ -22,6 +22,8 @@ patient type gets a finite cap: with an exponential stopping time of rate :math:
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -30,7 +32,7 @@ from market.theory.envelope import Pool
 from market.theory.threshold import INVERSE_STEPS
 from market.theory.valuation import Valuation
 
-__all__ = ["AllocationError", "ProfitAllocation", "first_best_caps", "hazard_of"]
+__all__ = ["AllocationError", "ProfitAllocation", "check_cost", "first_best_caps", "hazard_of"]
 
 #: Points of the time grid of the threshold table, and of the type grid of each argmax.
 TIME_GRID = 600
@@ -53,6 +55,15 @@ ROOT_STEPS = 200
 #: Bisection steps applied to every candidate jump of the threshold before a candidate is
 #: dropped as a smooth decline (its drop halves with the interval, a jump's does not).
 JUMP_SCREEN = 12
+
+
+def check_cost(cost) -> float:
+    """``cost`` as a float, or a one-line error naming it (a finite number >= 0 expected)."""
+    if isinstance(cost, bool) or not isinstance(cost, int | float | np.integer | np.floating):
+        raise ValueError(f"cost = {cost!r}: expected a number >= 0 (currency per token)")
+    if not (math.isfinite(cost) and cost >= 0):
+        raise ValueError(f"cost = {cost!r}: expected a finite number >= 0 (currency per token)")
+    return float(cost)
 
 
 class AllocationError(ValueError):

@@ -36,7 +36,6 @@ minus cost, welfare gross welfare minus cost. Nothing here checks IR: with steep
 from __future__ import annotations
 
 import functools
-import math
 from functools import cached_property
 
 import numpy as np
@@ -44,7 +43,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from market.numerics.chebyshev import HermiteTable, fit_panels
 from market.numerics.integrate import expect, integrate
-from market.theory.costs import ProfitAllocation, first_best_caps
+from market.theory.costs import ProfitAllocation, check_cost, first_best_caps
 from market.theory.envelope import HULL_GRID, Pool, ironed_pools
 from market.theory.incentives import IncentiveReport, check_caps
 from market.theory.models import ConversationModel
@@ -92,10 +91,7 @@ class OptimalTokenMenu:
         self.model = model
         self.urgency = urgency
         self.low, self.high = float(urgency.low), float(urgency.high)
-        if isinstance(cost, bool) or not isinstance(cost, int | float | np.floating):
-            raise ValueError(f"cost = {cost!r}: expected a number >= 0 (currency per token)")
-        if not (math.isfinite(cost) and cost >= 0):
-            raise ValueError(f"cost = {cost!r}: expected a finite number >= 0 (currency per token)")
+        cost = check_cost(cost)
         if valuation is not None:
             valuation.check(self.low, self.high)
             if valuation.is_one():
